@@ -1,0 +1,55 @@
+# Sportello — every entry point. Scripts install what they need into .venv (and Kafka jars into .cache).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PACKAGES := services deploy ingest priority assignment crm-sync gateway
+STAMP := $(VENV)/.installed-stamp
+DATA_DIR ?= .sportello
+
+.PHONY: help install run up down status test test-unit lint bench clean
+
+help:
+	@echo "make run    embedded mode: one process, embedded PostgreSQL, in-process bus, API on :8000"
+	@echo "make test   unit, integration and end-to-end tests on real Kafka and PostgreSQL"
+	@echo "make up     the real stack: Kafka, PostgreSQL, each service in its own process"
+	@echo "make down   stop what 'make up' started"
+	@echo "make lint   ruff and mypy"
+	@echo "make bench  end-to-end benchmark on the real stack (msg/s, p50/p99 ingest->assigned)"
+
+$(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -r requirements-dev.txt $(foreach p,$(PACKAGES),-e ./$(p))
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m sportello_deploy.embedded --data-dir $(DATA_DIR)/embedded --port 8000
+
+up: $(STAMP)
+	$(PY) -m sportello_deploy.stack up --data-dir $(DATA_DIR)/stack
+
+down: $(STAMP)
+	$(PY) -m sportello_deploy.stack down --data-dir $(DATA_DIR)/stack
+
+status: $(STAMP)
+	$(PY) -m sportello_deploy.stack status --data-dir $(DATA_DIR)/stack
+
+test: $(STAMP)
+	$(PY) -m pytest -ra
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -ra -m "not kafka and not e2e"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy services/sportello deploy/sportello_deploy ingest/sportello_ingest \
+		priority/sportello_priority assignment/sportello_assignment crm-sync/sportello_crm_sync \
+		gateway/sportello_gateway
+
+bench: $(STAMP)
+	$(PY) -m sportello_deploy.bench
+
+clean:
+	rm -rf $(VENV) .cache $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Deployment helpers for Sportello (local infrastructure for dev and tests)."""

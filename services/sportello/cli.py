@@ -1,0 +1,50 @@
+"""The command line every service shares: ``python -m sportello_<service> serve|migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+
+import uvicorn
+
+from sportello.db.migrations import revision
+from sportello.observability.logging import configure_logging
+from sportello.runtime import Component, create_app, migrate
+from sportello.settings import ServiceSettings
+
+
+def main(components: Sequence[Component], argv: Sequence[str] | None = None) -> None:
+    name = "+".join(component.name for component in components)
+    parser = argparse.ArgumentParser(prog=f"sportello-{name}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve HTTP and/or run workers (SPORTELLO_ROLE)")
+    serve.add_argument("--role", choices=["api", "worker", "all"], default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--no-migrate", action="store_true", help="assume migrations already ran")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    new_revision = commands.add_parser("revision", help="autogenerate a migration (development)")
+    new_revision.add_argument("-m", "--message", required=True)
+    args = parser.parse_args(argv)
+
+    settings = components[0].settings_cls()
+    if args.command == "migrate":
+        configure_logging(settings.log_level, json=settings.log_json, service=name)
+        asyncio.run(migrate(components, settings))
+        return
+    if args.command == "revision":
+        for component in components:
+            revision(settings.database_url_plain(), component.migrations, args.message)
+        return
+    overrides = {"role": args.role, "http_port": args.port}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    app = create_app(components, settings, title=f"Sportello {name}",
+                     migrate_on_start=not args.no_migrate)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )

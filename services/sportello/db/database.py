@@ -1,0 +1,104 @@
+"""Engine, transactions, outbox writer and inbox check for one service schema.
+
+The edge (an HTTP endpoint or a bus handler) opens ``Database.transaction()``; services and
+repositories work inside it and never commit. Events added to ``tx.outbox`` are written in the same
+transaction as the state they describe, so either both exist or neither does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import MetaData, Table, insert, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from sportello.bus.codec import encode
+from sportello.contracts import Envelope, Event
+from sportello.observability.context import current_correlation_id
+from sportello.settings import ServiceSettings
+from sportello.topics import topic_for
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url_plain(),
+        pool_size=settings.database_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+@dataclass
+class Outbox:
+    session: AsyncSession
+    table: Table
+    source: str
+    added: list[Envelope] = field(default_factory=list)
+
+    async def add(self, event: Event, *, subject: str | None) -> Envelope:
+        envelope = Envelope.wrap(
+            event, source=self.source, correlation_id=current_correlation_id(), subject=subject
+        )
+        record = encode(envelope, topic_for(type(event)))
+        await self.session.execute(
+            insert(self.table).values(
+                topic=record.topic,
+                key=record.key,
+                value=record.value,
+                headers=[[name, value.decode()] for name, value in record.headers],
+            )
+        )
+        self.added.append(envelope)
+        return envelope
+
+
+@dataclass
+class Tx:
+    session: AsyncSession
+    outbox: Outbox
+
+
+class Database:
+    """One service's view of PostgreSQL: its schema's outbox and inbox, and its transactions."""
+
+    def __init__(self, engine: AsyncEngine, metadata: MetaData, *, source: str) -> None:
+        self.engine = engine
+        self.schema = metadata.schema
+        self.outbox_table = metadata.tables[f"{self.schema}.outbox"]
+        self.inbox_table = metadata.tables[f"{self.schema}.inbox"]
+        self.source = source
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self._after_commit: list[Callable[[], None]] = []
+
+    def on_outbox_commit(self, callback: Callable[[], None]) -> None:
+        """Called after a commit that added events: the relay wakes up instead of polling."""
+        self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self.sessionmaker() as session, session.begin():
+            tx = Tx(session=session, outbox=Outbox(session, self.outbox_table, self.source))
+            yield tx
+        if tx.outbox.added:
+            for callback in self._after_commit:
+                callback()
+
+    async def claim(self, session: AsyncSession, group: str, event_id: uuid.UUID) -> bool:
+        """Record the event as processed by ``group``; False when it already was (a redelivery)."""
+        result = await session.execute(
+            pg_insert(self.inbox_table)
+            .values(consumer_group=group, event_id=event_id)
+            .on_conflict_do_nothing()
+            .returning(self.inbox_table.c.event_id)
+        )
+        return result.first() is not None
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+
+TxHandler = Callable[[Tx, Envelope], Awaitable[None]]

@@ -1,0 +1,52 @@
+"""One settings object per process, read from the environment (12-factor).
+
+Every variable is prefixed ``SPORTELLO_``; service-specific settings subclass :class:`ServiceSettings`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPORTELLO_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: SecretStr = SecretStr("postgresql+asyncpg://postgres@localhost:5432/sportello")
+    database_pool_size: int = 10
+
+    bus: Literal["kafka", "memory"] = "kafka"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_client_id: str = "sportello"
+    kafka_partitions: int = 3
+    kafka_replication_factor: int = 1
+
+    http_host: str = "0.0.0.0"
+    http_port: int = 8000
+    # api: HTTP only; worker: consumers and outbox relay (with health and metrics over HTTP); all: both.
+    role: Literal["api", "worker", "all"] = "all"
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # "role=token" pairs, comma separated, e.g. "admin=s3cret,agent=t0ken". Roles: admin, supervisor,
+    # agent, integration. Tokens are secrets: SecretStr keeps them out of reprs and logs.
+    api_tokens: SecretStr = SecretStr("")
+
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_backoff_seconds: float = 0.2
+    consumer_batch_size: int = 200
+    outbox_poll_seconds: float = 0.5
+    outbox_batch_size: int = 500
+    shutdown_grace_seconds: float = 20.0
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    def database_url_plain(self) -> str:
+        return self.database_url.get_secret_value()

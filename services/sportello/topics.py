@@ -1,0 +1,70 @@
+"""Every Kafka topic and consumer group, named once.
+
+Handlers bind to these objects, never to strings. Each topic declares the events it may carry; a record
+of any other type is a poison record and goes to the topic's dead-letter topic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sportello.contracts import (
+    ConversationAssigned,
+    ConversationQueued,
+    CrmSynced,
+    Event,
+    MessageReceived,
+    MessageScored,
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    events: tuple[type[Event], ...]
+
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.name}.dlt"
+
+    def carries(self, event: type[Event]) -> bool:
+        return event in self.events
+
+
+MESSAGES_RECEIVED = Topic("sportello.messages.received.v1", (MessageReceived,))
+MESSAGES_SCORED = Topic("sportello.messages.scored.v1", (MessageScored,))
+CONVERSATIONS_ASSIGNMENT = Topic(
+    "sportello.conversations.assignment.v1", (ConversationAssigned, ConversationQueued)
+)
+CRM_SYNCED = Topic("sportello.crm.synced.v1", (CrmSynced,))
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    MESSAGES_RECEIVED,
+    MESSAGES_SCORED,
+    CONVERSATIONS_ASSIGNMENT,
+    CRM_SYNCED,
+)
+
+
+def topic_for(event: type[Event]) -> Topic:
+    """The one topic an event type is published on."""
+    for topic in ALL_TOPICS:
+        if topic.carries(event):
+            return topic
+    raise LookupError(f"no topic carries {event.__name__}")
+
+
+def all_topic_names() -> list[str]:
+    names: list[str] = []
+    for topic in ALL_TOPICS:
+        names += [topic.name, topic.dead_letter]
+    return names
+
+
+class Groups:
+    """Consumer groups: one per (service, purpose). Renaming one resets its offsets."""
+
+    PRIORITY_SCORER = "sportello.priority.scorer"
+    ASSIGNMENT_ROUTER = "sportello.assignment.router"
+    CRM_SYNC = "sportello.crm-sync.mirror"
+    GATEWAY_READ_MODEL = "sportello.gateway.read-model"
