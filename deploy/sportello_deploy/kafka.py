@@ -63,9 +63,15 @@ _REPO_ROOT = _DEPLOY_DIR.parent
 # mixes jars of two releases on one classpath.
 DEFAULT_CACHE_DIR = _REPO_ROOT / ".cache" / "kafka"
 
-# Logged at INFO by BrokerLifecycleManager once the controller has unfenced
-# this broker, i.e. the first moment it can lead partitions and serve clients.
-_READY_LINE = "Transitioning from RECOVERY to RUNNING"
+# Start-up is complete once both INFO lines are in the broker log, in order:
+# BrokerLifecycleManager's "unfenced" line (the controller let this broker
+# lead partitions), then KafkaRaftServer's final line. The first alone is not
+# enough: the client listener is bound only after it, so a port taken by
+# another process fails the broker *after* the RUNNING line.
+_READY_LINES: tuple[str, ...] = (
+    "Transitioning from RECOVERY to RUNNING",
+    "Kafka Server started",
+)
 
 # Sized for a 2-core / 24 GB machine that also runs the test suite: a fixed
 # small heap (no resize pauses, no surprise growth) and Kafka's own
@@ -93,7 +99,8 @@ _T = TypeVar("_T")
 
 _NODE_ID = 1
 _MVN_TAIL_LINES = 40
-_LOG_TAIL_LINES = 60
+_LOG_TAIL_LINES = 40
+_MAX_ERROR_LINES = 20
 
 
 class KafkaError(RuntimeError):
@@ -189,6 +196,8 @@ def _download_jars(libs: Path) -> None:
         mvn,
         "-q",
         "-B",
+        # Maven 3.8 colours even batch output; keep error tails readable.
+        "-Dstyle.color=never",
         "-f",
         str(_POM),
         "dependency:copy-dependencies",
@@ -247,6 +256,7 @@ class KafkaBroker:
         self._controller_port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._out: IO[bytes] | None = None
+        self._log_offset = 0
 
     # -- paths --------------------------------------------------------------
 
@@ -306,10 +316,12 @@ class KafkaBroker:
         self.properties_file.write_text(self._render_properties())
         if not self._is_formatted():
             self._format_storage(libs, deadline)
-        log_offset = _file_size(self.server_log)
+        # Only log text written after launch counts: server.log is appended
+        # to across restarts of the same data_dir.
+        self._log_offset = _file_size(self.server_log)
         self._launch(libs)
         try:
-            self._wait_ready(log_offset, deadline)
+            self._wait_ready(deadline)
         except BaseException:
             # Never leave a half-started JVM behind, also on Ctrl-C.
             self.stop(timeout=5.0)
@@ -351,6 +363,10 @@ class KafkaBroker:
         # A fresh controller port every start is fine: with a static
         # controller.quorum.voters list the quorum endpoints are read from
         # server.properties, not stored in the metadata log.
+        if self._requested_port is not None and not _port_free(self.host, self._requested_port):
+            # Kafka would only notice after its RUNNING line, and a probe of
+            # the port would then reach the other process: refuse up front.
+            raise KafkaStartError(f"port {self._requested_port} on {self.host} is already in use")
         wanted = 1 if self._requested_port is not None else 2
         free = _free_ports(self.host, wanted, avoid=self._requested_port)
         self._port = self._requested_port if self._requested_port is not None else free.pop()
@@ -432,17 +448,18 @@ class KafkaBroker:
             start_new_session=True,
         )
 
-    def _wait_ready(self, log_offset: int, deadline: float) -> None:
-        """Wait for the readiness log line, then for the port to accept."""
-        # Only text written after launch counts: server.log is appended to
-        # across restarts of the same data_dir.
-        scanner = _LogScanner(self.server_log, log_offset)
-        while not scanner.contains(_READY_LINE):
-            self._check_alive_before(deadline, f"'{_READY_LINE}' in {self.server_log}")
-            time.sleep(0.1)
+    def _wait_ready(self, deadline: float) -> None:
+        """Wait for the readiness log lines, then for the port to accept."""
+        scanner = _LogScanner(self.server_log, self._log_offset)
+        for line in _READY_LINES:
+            while not scanner.find(line):
+                self._check_alive_before(deadline, f"'{line}' in {self.server_log}")
+                time.sleep(0.1)
         while not _accepts_connections(self.host, _require(self._port)):
             self._check_alive_before(deadline, f"port {self._port} to accept connections")
             time.sleep(0.05)
+        # The last start-up step may still have failed between log and probe.
+        self._check_alive_before(deadline, "the broker to stay up")
 
     def _check_alive_before(self, deadline: float, waiting_for: str) -> None:
         proc = _require(self._proc)
@@ -453,9 +470,16 @@ class KafkaBroker:
             raise KafkaStartError(f"timed out waiting for {waiting_for}\n{self._tails()}")
 
     def _tails(self) -> str:
-        parts = []
+        """Diagnostics for a failed start: errors since launch, then log tails.
+
+        Kafka logs a long orderly shutdown after a fatal start-up error, so
+        the cause is usually far above the tail; the ERROR lines carry it.
+        """
+        errors = _error_lines(self.server_log, self._log_offset, _MAX_ERROR_LINES)
+        parts = [f"--- ERROR lines in {self.server_log} since launch ---\n{errors or '(none)'}"]
         for path in (self.server_log, self.stdout_file):
-            parts.append(f"--- last lines of {path} ---\n{_tail_file(path, _LOG_TAIL_LINES)}")
+            tail = _tail_file(path, _LOG_TAIL_LINES) or "(empty)"
+            parts.append(f"--- last lines of {path} ---\n{tail}")
         return "\n".join(parts)
 
 
@@ -645,28 +669,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class _LogScanner:
-    """Searches a growing log file from an offset, reading only new bytes."""
+    """Finds lines, in order, in a growing log file read from an offset.
+
+    Only bytes not yet read are loaded on each call; text after the last
+    match stays buffered so the next, later line can still be found in it.
+    """
 
     def __init__(self, path: Path, offset: int) -> None:
         self._path = path
         self._offset = offset
-        self._pending = ""
+        self._buffer = ""
 
-    def contains(self, needle: str) -> bool:
+    def find(self, needle: str) -> bool:
+        """True once ``needle`` appeared after the previously found line."""
+        self._read_new()
+        index = self._buffer.find(needle)
+        if index < 0:
+            # Keep only a needle-length tail: enough for a needle split
+            # across two reads, without holding the whole log in memory.
+            self._buffer = self._buffer[-len(needle) :]
+            return False
+        self._buffer = self._buffer[index + len(needle) :]
+        return True
+
+    def _read_new(self) -> None:
         size = _file_size(self._path)
         if size < self._offset:
             # log4j rolled the file over: the new file is all fresh output.
             self._offset = 0
         if size == self._offset:
-            return False
+            return
         with self._path.open("rb") as handle:
             handle.seek(self._offset)
             chunk = handle.read()
         self._offset += len(chunk)
-        # Keep a partial last line so a needle split across reads is found.
-        text = self._pending + chunk.decode("utf-8", errors="replace")
-        head, _, self._pending = text.rpartition("\n")
-        return needle in head or needle in self._pending
+        self._buffer += chunk.decode("utf-8", errors="replace")
 
 
 def _java() -> str:
@@ -720,6 +757,19 @@ def _free_ports(host: str, count: int, avoid: int | None = None) -> list[int]:
             sock.close()
 
 
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # Same option the JVM's server sockets use, so a port in TIME_WAIT
+        # after a previous broker on it still counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _accepts_connections(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1.0):
@@ -752,6 +802,26 @@ def _file_size(path: Path) -> int:
 
 def _last_lines(text: str, count: int) -> str:
     return "\n".join(text.rstrip().splitlines()[-count:])
+
+
+def _error_lines(path: Path, offset: int, count: int) -> str:
+    """The first ``count`` ERROR/FATAL entries after ``offset``, each with the
+    line after it (for a stack trace, the exception and its message)."""
+    if _file_size(path) < offset:
+        offset = 0  # rolled over since launch: the whole file is new
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return ""
+    picked: list[str] = []
+    for index, line in enumerate(lines):
+        if " ERROR " in line or " FATAL " in line:
+            picked += lines[index : index + 2]
+            if len(picked) >= 2 * count:
+                break
+    return "\n".join(picked)
 
 
 def _tail_file(path: Path, count: int) -> str:

@@ -20,7 +20,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sportello.bus.base import Bus, IncomingRecord, OutgoingRecord, Subscription
 from sportello.bus.delivery import Delivery
 from sportello.settings import ServiceSettings
-from sportello.topics import all_topic_names
+from sportello.topics import Topic, all_topic_names
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +58,8 @@ class KafkaBus(Bus):
 
     async def start(self) -> None:
         if self._create_topics:
-            await ensure_topics(self._settings)
+            subscribed = [t for sub in self.subscriptions for t in sub.topics]
+            await ensure_topics(self._settings, extra=subscribed)
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
             client_id=self._settings.kafka_client_id,
@@ -172,7 +173,7 @@ class KafkaBus(Bus):
         self._producer = None
 
 
-async def ensure_topics(settings: ServiceSettings) -> None:
+async def ensure_topics(settings: ServiceSettings, extra: Sequence[Topic] = ()) -> None:
     """Create every registered topic (and its dead-letter topic) that does not exist yet."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap_servers, client_id=settings.kafka_client_id
@@ -180,7 +181,8 @@ async def ensure_topics(settings: ServiceSettings) -> None:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [name for name in all_topic_names() if name not in existing]
+        wanted = all_topic_names() + [n for t in extra for n in (t.name, t.dead_letter)]
+        missing = sorted({name for name in wanted if name not in existing})
         if missing:
             await admin.create_topics(
                 [NewTopic(name, settings.kafka_partitions, settings.kafka_replication_factor)
