@@ -44,11 +44,12 @@ NEGATIONS = frozenset({
 
 # Words that say "this cannot wait". Phrases are matched on the normalised text.
 URGENT_WORDS = frozenset({
-    "urgent", "urgently", "asap", "immediately", "emergency", "now", "today", "outage",
-    "urgente", "urgenza", "subito", "immediatamente", "emergenza", "oggi", "adesso",
+    # "now"/"today" alone are left out: "all good now" is not urgent. Phrases below catch the rest.
+    "urgent", "urgently", "asap", "immediately", "emergency", "outage",
+    "urgente", "urgenza", "subito", "immediatamente", "emergenza",
 })
 URGENT_PHRASES = (
     "still waiting", "no service", "no internet", "can't access", "cannot access", "locked out",
-    "been waiting", "hours on hold", "days without", "cancel my", "ancora in attesa",
+    "been waiting", "right now", "by today", "entro oggi", "hours on hold", "days without", "cancel my", "ancora in attesa",
     "senza linea", "senza internet", "da giorni", "non funziona", "non riesco",
 )

@@ -1,0 +1,131 @@
+"""The generic API channel, on real PostgreSQL with the in-process bus."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from sportello.bus.codec import decode
+from sportello.contracts import MessageReceived
+from sportello.topics import MESSAGES_RECEIVED
+from sportello_ingest.component import COMPONENT
+from sportello_ingest.tables import raw_payloads
+from tests.support.app import auth, running_app
+
+URL = "/v1/channels/api/messages"
+
+
+@pytest.fixture(scope="module")
+async def ingest(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async with running_app([COMPONENT], database_url) as running:
+        yield running
+
+
+def _message(author: str | None = None, **overrides: Any) -> dict[str, Any]:
+    return {
+        "channel": "twitter",
+        "external_id": uuid.uuid4().hex,
+        "author": {"id": author or uuid.uuid4().hex, "display_name": "Ann", "followers": 10},
+        "text": "hello, my order is late",
+        "sent_at": datetime.now(UTC).isoformat(),
+        **overrides,
+    }
+
+
+def _received(app: FastAPI) -> list[MessageReceived]:
+    records = app.state.runtime.bus.records(MESSAGES_RECEIVED.name)
+    return [decode(r, MESSAGES_RECEIVED).data for r in records]  # type: ignore[misc]
+
+
+async def test_accepts_threads_and_emits_after_commit(
+    ingest: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = ingest
+    author = uuid.uuid4().hex
+    first = await client.post(URL, json=_message(author), headers=auth("integration"))
+    second = await client.post(URL, json=_message(author, text="any news?"),
+                               headers=auth("integration"))
+    assert first.status_code == second.status_code == 201
+    assert first.json()["conversation_id"] == second.json()["conversation_id"]
+    assert first.json()["customer_id"] == second.json()["customer_id"]
+    other = await client.post(URL, json=_message(), headers=auth("integration"))
+    assert other.json()["conversation_id"] != first.json()["conversation_id"]
+
+    import asyncio
+
+    for _ in range(100):
+        events = {e.message_id: e for e in _received(app)}
+        if uuid.UUID(second.json()["message_id"]) in events:
+            break
+        await asyncio.sleep(0.05)
+    opened = events[uuid.UUID(first.json()["message_id"])]
+    assert opened.conversation_opened is True and opened.author.followers == 10
+    assert events[uuid.UUID(second.json()["message_id"])].conversation_opened is False
+
+
+async def test_same_external_id_is_accepted_once(
+    ingest: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = ingest
+    message = _message()
+    responses = [await client.post(URL, json=message, headers=auth("integration"))
+                 for _ in range(3)]
+    assert [r.status_code for r in responses] == [201, 200, 200]
+    assert len({r.json()["message_id"] for r in responses}) == 1
+    assert [r.json()["duplicate"] for r in responses] == [False, True, True]
+    ctx = app.state.contexts["ingest"]
+    async with ctx.db.transaction() as tx:
+        archived = (await tx.session.execute(
+            select(raw_payloads.c.payload)
+            .where(raw_payloads.c.message_id == uuid.UUID(responses[0].json()["message_id"]))
+        )).scalar_one()
+    assert archived["external_id"] == message["external_id"]  # the raw body, verbatim
+
+
+async def test_reply_joins_the_conversation_of_the_message_it_answers(
+    ingest: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, client = ingest
+    original = _message()
+    first = await client.post(URL, json=original, headers=auth("integration"))
+    brand_reply = _message(author="brand", direction="outbound",
+                           reply_to=original["external_id"], text="We are on it ^JK")
+    reply = await client.post(URL, json=brand_reply, headers=auth("integration"))
+    assert reply.status_code == 201
+    assert reply.json()["conversation_id"] == first.json()["conversation_id"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"text": "   "}, "text"),
+        ({"sent_at": "2026-11-24T10:00:00"}, "sent_at"),  # no UTC offset: ambiguous
+        ({"channel": "Not A Channel"}, "channel"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+async def test_invalid_messages_get_a_problem_document(
+    ingest: tuple[FastAPI, httpx.AsyncClient], payload: dict[str, Any], field: str,
+) -> None:
+    _, client = ingest
+    response = await client.post(URL, json=_message(**payload), headers=auth("integration"))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in {e["location"][-1] for e in response.json()["errors"]}
+
+
+async def test_requires_the_integration_role(ingest: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    _, client = ingest
+    assert (await client.post(URL, json=_message())).status_code == 401
+    bad = await client.post(URL, json=_message(), headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    forbidden = await client.post(URL, json=_message(), headers=auth("agent"))
+    assert forbidden.status_code == 403
+    assert forbidden.json()["type"].endswith("/forbidden")
