@@ -1,0 +1,164 @@
+"""``make bench``: end-to-end throughput and latency on the real stack.
+
+Starts a private Kafka broker and PostgreSQL, runs the five services as separate processes, POSTs
+messages to ingest over HTTP (distinct customers, bounded concurrency) and watches the
+``conversation.assigned`` events on Kafka. Latency is POST start -> assignment event seen, i.e.
+ingest + priority + assignment + two outbox relays + three Kafka hops. Prints msg/s and p50/p99.
+Numbers on a 2-core machine are noisy: run it twice and compare medians, not single runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from sportello.bus.base import IncomingRecord
+from sportello.bus.codec import decode
+from sportello.contracts import ConversationAssigned
+from sportello.topics import CONVERSATIONS_ASSIGNMENT
+from sportello_deploy import tokens
+from sportello_deploy.kafka import KafkaBroker
+from sportello_deploy.postgres import start_postgres
+from sportello_deploy.processes import ServiceProcess, base_env, free_port, migrate_all
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def _watch_assignments(bootstrap: str, seen: dict[str, float], stop: asyncio.Event) -> None:
+    consumer = AIOKafkaConsumer(CONVERSATIONS_ASSIGNMENT.name, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batches.values():
+                for r in records:
+                    envelope = decode(IncomingRecord(r.topic, r.partition, r.offset, r.key,
+                                                     r.value, tuple(r.headers)),
+                                      CONVERSATIONS_ASSIGNMENT)
+                    if isinstance(envelope.data, ConversationAssigned):
+                        seen.setdefault(str(envelope.data.conversation_id), now)
+    finally:
+        await consumer.stop()
+
+
+async def _round(ingest_url: str, token: str, bootstrap: str, messages: int,
+                 concurrency: int) -> dict[str, float]:
+    posted: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch_assignments(bootstrap, seen, stop))
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(messages):
+        queue.put_nowait(n)
+    run = uuid.uuid4().hex[:8]
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            n = queue.get_nowait()
+            started = time.perf_counter()
+            response = await client.post(
+                f"{ingest_url}/v1/channels/api/messages",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"channel": "twitter", "external_id": f"{run}-{n}",
+                      "author": {"id": f"{run}-c{n}", "display_name": "Bench", "followers": n},
+                      "text": "my connection keeps dropping, still waiting for a technician!!",
+                      "sent_at": datetime.now(UTC).isoformat()},
+            )
+            response.raise_for_status()
+            posted[response.json()["conversation_id"]] = started
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    ingest_done = time.perf_counter()
+    deadline = time.monotonic() + 180
+    while len(set(posted) & set(seen)) < len(posted) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await watcher
+    latencies = [seen[c] - posted[c] for c in posted if c in seen]
+    last = max(seen[c] for c in posted if c in seen)
+    return {
+        "messages": messages,
+        "assigned": len(latencies),
+        "ingest_msg_per_s": messages / (ingest_done - started),
+        "end_to_end_msg_per_s": len(latencies) / (last - started),
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * _percentile(latencies, 0.99),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m sportello_deploy.bench")
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="sportello-bench-"))
+    broker = KafkaBroker(work / "kafka")
+    services: list[ServiceProcess] = []
+    postgres = None
+    try:
+        bootstrap = broker.start(timeout=90)
+        postgres = start_postgres(work / "postgres")
+        database_url = postgres.create_database("bench")
+        api_tokens = tokens.load_or_create(work / "tokens.json")
+        # Enough agents that nothing queues: the benchmark measures the pipeline, not a full team.
+        agents = [{"name": f"agent-{i}", "team": "bench", "capacity": 50, "presence": "online"}
+                  for i in range(2 + (args.messages * (args.rounds + 1)) // 50)]
+        env = base_env(database_url, bootstrap, tokens.spec(api_tokens),
+                       SPORTELLO_ASSIGNMENT_SEED_AGENTS=json.dumps(agents),
+                       SPORTELLO_LOG_LEVEL="WARNING")
+        migrate_all(env)
+        services = [ServiceProcess(name, free_port(), env, work / "logs" / f"{name}.log")
+                    for name in ("ingest", "priority", "assignment", "crm-sync", "gateway")]
+        for service in services:
+            service.start()
+        for service in services:
+            service.wait_ready(timeout=90)
+        ingest_url = services[0].url
+        token = api_tokens["integration"]
+        asyncio.run(_round(ingest_url, token, bootstrap, max(50, args.messages // 10),
+                           args.concurrency))  # warm-up: JITs nothing, but fills pools and caches
+        results = [asyncio.run(_round(ingest_url, token, bootstrap, args.messages,
+                                      args.concurrency)) for _ in range(args.rounds)]
+        print(f"\nSportello end-to-end benchmark (ingest -> assigned), {args.messages} messages "
+              f"x {args.rounds} rounds, concurrency {args.concurrency}, 5 services + Kafka + "
+              "PostgreSQL on this machine")
+        for i, r in enumerate(results, 1):
+            print(f"  round {i}: assigned {r['assigned']}/{r['messages']}  "
+                  f"ingest {r['ingest_msg_per_s']:.0f} msg/s  end-to-end "
+                  f"{r['end_to_end_msg_per_s']:.0f} msg/s  p50 {r['p50_ms']:.0f} ms  "
+                  f"p99 {r['p99_ms']:.0f} ms")
+        print("  median: "
+              f"end-to-end {statistics.median(r['end_to_end_msg_per_s'] for r in results):.0f} "
+              f"msg/s  p50 {statistics.median(r['p50_ms'] for r in results):.0f} ms  "
+              f"p99 {statistics.median(r['p99_ms'] for r in results):.0f} ms")
+    finally:
+        for service in services:
+            service.terminate(timeout=20)
+        broker.stop()
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
