@@ -42,12 +42,12 @@ class IngestRepository:
             id=uuid.uuid4(), channel=channel, author_id=author_id, display_name=display_name,
             followers=followers,
         )
-        statement = statement.on_conflict_do_update(
+        upsert = statement.on_conflict_do_update(
             constraint="customers_identity_key",
             set_={"display_name": statement.excluded.display_name,
                   "followers": statement.excluded.followers},
         ).returning(customers.c.id)
-        return (await self.session.execute(statement)).scalar_one()
+        return (await self.session.execute(upsert)).scalar_one()
 
     async def open_conversation_of_message(self, channel: str, external_id: str) -> uuid.UUID | None:
         return (

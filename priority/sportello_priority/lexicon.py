@@ -50,6 +50,7 @@ URGENT_WORDS = frozenset({
 })
 URGENT_PHRASES = (
     "still waiting", "no service", "no internet", "can't access", "cannot access", "locked out",
-    "been waiting", "right now", "by today", "entro oggi", "hours on hold", "days without", "cancel my", "ancora in attesa",
+    "been waiting", "right now", "by today", "entro oggi",
+    "hours on hold", "days without", "cancel my", "ancora in attesa",
     "senza linea", "senza internet", "da giorni", "non funziona", "non riesco",
 )

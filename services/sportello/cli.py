@@ -11,7 +11,6 @@ import uvicorn
 from sportello.db.migrations import revision
 from sportello.observability.logging import configure_logging
 from sportello.runtime import Component, create_app, migrate
-from sportello.settings import ServiceSettings
 
 
 def main(components: Sequence[Component], argv: Sequence[str] | None = None) -> None:

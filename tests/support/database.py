@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from pydantic import SecretStr
+
 from sportello.db import Database
 from sportello.db.database import create_engine
 from sportello.runtime import Component, migrate
 from sportello.settings import ServiceSettings
-from pydantic import SecretStr
 
 
 def settings_for(database_url: str, **overrides: object) -> ServiceSettings:

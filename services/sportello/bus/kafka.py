@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from sportello.bus.base import Bus, IncomingRecord, OutgoingRecord, Subscription
+from sportello.bus.base import Bus, IncomingRecord, OutgoingRecord
 from sportello.bus.delivery import Delivery
 from sportello.settings import ServiceSettings
 from sportello.topics import Topic, all_topic_names

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import MetaData, Table, insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from sportello.bus.codec import encode
 from sportello.contracts import Envelope, Event
