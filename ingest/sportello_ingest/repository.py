@@ -49,15 +49,19 @@ class IngestRepository:
         ).returning(customers.c.id)
         return (await self.session.execute(upsert)).scalar_one()
 
-    async def open_conversation_of_message(self, channel: str, external_id: str) -> uuid.UUID | None:
-        return (
+    async def open_conversation_of_message(
+        self, channel: str, external_id: str
+    ) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """(conversation id, customer id) of the open conversation holding that message."""
+        row = (
             await self.session.execute(
-                select(conversations.c.id)
+                select(conversations.c.id, conversations.c.customer_id)
                 .join(messages, messages.c.conversation_id == conversations.c.id)
                 .where(messages.c.channel == channel, messages.c.external_id == external_id,
                        conversations.c.status == "open")
             )
-        ).scalar_one_or_none()
+        ).first()
+        return (row[0], row[1]) if row else None
 
     async def open_conversation(self, customer_id: uuid.UUID, at: datetime) -> tuple[uuid.UUID, bool]:
         """The customer's open conversation, opened now if there is none. Returns (id, opened)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from sportello.contracts import Author, MessageReceived
 from sportello.db import Tx
+from sportello.http.problems import InvalidRequest
 from sportello_ingest.repository import IngestRepository
 from sportello_ingest.schemas import ApiMessageIn, MessageAccepted
 
@@ -20,9 +21,21 @@ async def accept_message(tx: Tx, message: ApiMessageIn, raw: Any) -> MessageAcce
                                customer_id=existing.customer_id, duplicate=True)
 
     received_at = datetime.now(UTC)
-    customer_id = await repo.upsert_customer(message.channel, message.author.id,
-                                             message.author.display_name, message.author.followers)
-    conversation_id, opened = await _thread(repo, message, customer_id, received_at)
+    if message.direction == "outbound":
+        # The brand's reply belongs to the customer's conversation it answers; its author is the
+        # brand account, which must never become a "customer".
+        answered = (await repo.open_conversation_of_message(message.channel, message.reply_to)
+                    if message.reply_to else None)
+        if answered is None:
+            raise InvalidRequest(
+                "An outbound message must have reply_to naming a message of an open conversation "
+                "on the same channel.")
+        (conversation_id, customer_id), opened = answered, False
+    else:
+        customer_id = await repo.upsert_customer(message.channel, message.author.id,
+                                                 message.author.display_name,
+                                                 message.author.followers)
+        conversation_id, opened = await _thread(repo, message, customer_id, received_at)
     message_id = uuid.uuid4()
     stored = await repo.insert_message(
         dict(id=message_id, conversation_id=conversation_id, customer_id=customer_id,
@@ -58,8 +71,9 @@ async def _thread(repo: IngestRepository, message: ApiMessageIn, customer_id: uu
     anything else joins the customer's open conversation, or opens one."""
     if message.reply_to is not None:
         replied = await repo.open_conversation_of_message(message.channel, message.reply_to)
-        if replied is not None:
-            return replied, False
+        # Only the customer's own thread: replying to someone else's post starts their own case.
+        if replied is not None and replied[1] == customer_id:
+            return replied[0], False
     return await repo.open_conversation(customer_id, at)
 
 

@@ -100,6 +100,8 @@ async def test_reply_joins_the_conversation_of_the_message_it_answers(
     reply = await client.post(URL, json=brand_reply, headers=auth("integration"))
     assert reply.status_code == 201
     assert reply.json()["conversation_id"] == first.json()["conversation_id"]
+    # The brand's reply is attributed to the customer's conversation, not to a "brand" customer.
+    assert reply.json()["customer_id"] == first.json()["customer_id"]
 
 
 @pytest.mark.parametrize(
@@ -129,3 +131,13 @@ async def test_requires_the_integration_role(ingest: tuple[FastAPI, httpx.AsyncC
     forbidden = await client.post(URL, json=_message(), headers=auth("agent"))
     assert forbidden.status_code == 403
     assert forbidden.json()["type"].endswith("/forbidden")
+
+
+async def test_outbound_needs_the_message_it_answers(
+    ingest: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, client = ingest
+    orphan = _message(author="brand", direction="outbound", text="Hi!")
+    response = await client.post(URL, json=orphan, headers=auth("integration"))
+    assert response.status_code == 400
+    assert "reply_to" in response.json()["detail"]

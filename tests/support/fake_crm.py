@@ -1,7 +1,7 @@
 """A fake CRM speaking the generic REST protocol (see ``sportello_crm_sync.adapters.generic_rest``).
 
-It is a real HTTP server (Starlette on uvicorn), so the adapter is tested over real sockets. It keeps
-contacts and interactions in memory, honours ``Idempotency-Key`` (a repeated key answers the
+It is a real HTTP server (Starlette on uvicorn), so the adapter is tested over real sockets. It
+keeps contacts and interactions in memory, honours ``Idempotency-Key`` (a repeated key answers the
 original interaction), checks the bearer token when given one, records every request, and can be
 told to fail or stall the next requests.
 
@@ -107,7 +107,8 @@ class FakeCrm:
             payload = await request.json() if body else None
         self.requests.append(RecordedRequest(request.method, request.url.path,
                                              dict(request.headers), payload))
-        if self.token is not None and request.headers.get("authorization") != f"Bearer {self.token}":
+        authorization = request.headers.get("authorization")
+        if self.token is not None and authorization != f"Bearer {self.token}":
             return payload, JSONResponse({"error": "unauthorized"}, status_code=401)
         for fault in self.faults:
             if fault.method == request.method and fault.remaining > 0:
