@@ -1,0 +1,4 @@
+from sportello.cli import main
+from sportello_gateway.component import COMPONENT
+
+main([COMPONENT])

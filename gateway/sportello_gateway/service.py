@@ -1,0 +1,190 @@
+"""The gateway's rules: how each event updates the read model, and how the read model is shown."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import RowMapping
+
+from sportello.contracts import (
+    ConversationAssigned,
+    ConversationQueued,
+    MessageReceived,
+    MessageScored,
+)
+from sportello.db import Tx
+from sportello.http.problems import NotFound
+from sportello_gateway import cursor
+from sportello_gateway.repository import Assignee, GatewayRepository
+from sportello_gateway.schemas import (
+    AgentOut,
+    AssignmentOut,
+    AuthorOut,
+    ConversationCounts,
+    ConversationDetail,
+    ConversationOut,
+    ConversationPage,
+    CustomerOut,
+    FactorOut,
+    FirstResponseSeconds,
+    MessageOut,
+    MetricsSummary,
+    ScoreOut,
+    SentimentOut,
+    Volume,
+)
+
+log = structlog.get_logger(__name__)
+
+# -- events -> read model -----------------------------------------------------------------------
+
+
+async def record_received(tx: Tx, event: MessageReceived) -> None:
+    repo = GatewayRepository(tx.session)
+    await repo.upsert_received_message(
+        dict(id=event.message_id, conversation_id=event.conversation_id, channel=event.channel,
+             sent_at=event.sent_at, external_id=event.external_id, direction=event.direction,
+             author_id=event.author.id, author_display_name=event.author.display_name,
+             text=event.text, received_at=event.received_at)
+    )
+    await repo.ensure_conversation(event.conversation_id, event.customer_id)
+    await repo.recompute_from_messages(event.conversation_id)
+
+
+async def record_scored(tx: Tx, event: MessageScored) -> None:
+    repo = GatewayRepository(tx.session)
+    await repo.upsert_scored_message(
+        dict(id=event.message_id, conversation_id=event.conversation_id, channel=event.channel,
+             sent_at=event.sent_at, score=event.score, sentiment_label=event.sentiment.label,
+             sentiment_score=event.sentiment.score,
+             breakdown=[factor.model_dump(mode="json") for factor in event.breakdown],
+             scorer=event.scorer)
+    )
+    # The priority service defines a conversation's priority as its highest open score, so it
+    # only grows while the conversation is open: the maximum seen is the latest, whatever order
+    # the scored events arrive in.
+    await repo.raise_priority(event.conversation_id, event.customer_id,
+                              event.conversation_priority)
+
+
+async def record_assigned(tx: Tx, event: ConversationAssigned) -> None:
+    await _record_assignment(
+        tx, event.conversation_id, event.customer_id, event.sequence,
+        dict(assignment_state="assigned", agent_id=event.agent.id, agent_name=event.agent.name,
+             agent_team=event.agent.team, assigned_at=event.assigned_at),
+    )
+
+
+async def record_queued(tx: Tx, event: ConversationQueued) -> None:
+    await _record_assignment(
+        tx, event.conversation_id, event.customer_id, event.sequence,
+        dict(assignment_state="queued", agent_id=None, agent_name=None, agent_team=None,
+             assigned_at=None),
+    )
+
+
+async def _record_assignment(tx: Tx, conversation_id: uuid.UUID, customer_id: uuid.UUID,
+                             sequence: int, values: dict[str, Any]) -> None:
+    applied = await GatewayRepository(tx.session).apply_assignment(
+        conversation_id, customer_id, sequence, values
+    )
+    if not applied:
+        log.info("assignment.stale_ignored", conversation_id=str(conversation_id),
+                 sequence=sequence)
+
+
+# -- read model -> API --------------------------------------------------------------------------
+
+
+async def list_conversations(tx: Tx, *, status: str | None, assignee: Assignee | None,
+                             limit: int, cursor_text: str | None) -> ConversationPage:
+    after = cursor.decode(cursor_text) if cursor_text is not None else None
+    # One row more than asked tells whether another page exists without a count.
+    rows = await GatewayRepository(tx.session).list_conversations(
+        status=status, assignee=assignee, after=after, limit=limit + 1
+    )
+    items = [_conversation(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = cursor.encode(
+            cursor.Position(priority=last["priority"], opened_at=last["opened_at"], id=last["id"])
+        )
+    return ConversationPage(items=items, next_cursor=next_cursor)
+
+
+async def get_conversation(tx: Tx, conversation_id: uuid.UUID) -> ConversationDetail:
+    repo = GatewayRepository(tx.session)
+    row = await repo.get_conversation(conversation_id)
+    if row is None:
+        raise NotFound(f"No conversation {conversation_id}.")
+    messages = [_message(message) for message in await repo.conversation_messages(conversation_id)]
+    return ConversationDetail(**_conversation(row).model_dump(), messages=messages)
+
+
+async def metrics_summary(tx: Tx, since: datetime) -> MetricsSummary:
+    repo = GatewayRepository(tx.session)
+    inbound = outbound = 0
+    by_channel: dict[str, int] = {}
+    for row in await repo.volume_since(since):
+        if row["direction"] == "inbound":
+            inbound += row["count"]
+            by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + row["count"]
+        else:
+            outbound += row["count"]
+    states = await repo.open_counts()
+    stats = await repo.first_response_stats(since)
+    return MetricsSummary(
+        since=since,
+        volume=Volume(inbound=inbound, outbound=outbound, by_channel=by_channel),
+        conversations=ConversationCounts(
+            open=sum(states.values()), unassigned=states.get("unassigned", 0),
+            queued=states.get("queued", 0), assigned=states.get("assigned", 0),
+        ),
+        first_response_seconds=FirstResponseSeconds(
+            count=stats["count"], median=stats["median"], p90=stats["p90"], mean=stats["mean"]
+        ),
+    )
+
+
+def _conversation(row: RowMapping) -> ConversationOut:
+    agent = None
+    if row["agent_id"] is not None:
+        agent = AgentOut(id=row["agent_id"], name=row["agent_name"], team=row["agent_team"])
+    sentiment = None
+    if row["sentiment_label"] is not None:
+        sentiment = SentimentOut(label=row["sentiment_label"], score=row["sentiment_score"])
+    return ConversationOut(
+        id=row["id"],
+        customer=CustomerOut(id=row["customer_id"], display_name=row["customer_display_name"]),
+        channel=row["channel"],
+        status=row["status"],
+        assignment=AssignmentOut(state=row["assignment_state"], agent=agent,
+                                 assigned_at=row["assigned_at"]),
+        priority=row["priority"],
+        sentiment=sentiment,
+        opened_at=row["opened_at"],
+        last_message_at=row["last_message_at"],
+        message_count=row["message_count"],
+        first_response_at=row["first_response_at"],
+    )
+
+
+def _message(row: RowMapping) -> MessageOut:
+    score = None
+    if row["score"] is not None:
+        score = ScoreOut(
+            value=row["score"],
+            sentiment=SentimentOut(label=row["sentiment_label"], score=row["sentiment_score"]),
+            breakdown=[FactorOut(**factor) for factor in row["breakdown"]],
+            scorer=row["scorer"],
+        )
+    return MessageOut(
+        id=row["id"], channel=row["channel"], external_id=row["external_id"],
+        direction=row["direction"],
+        author=AuthorOut(id=row["author_id"], display_name=row["author_display_name"]),
+        text=row["text"], sent_at=row["sent_at"], score=score,
+    )

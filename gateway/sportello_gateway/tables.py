@@ -1,0 +1,101 @@
+"""The gateway's read model: conversations and messages as the events describe them.
+
+Every column is filled by exactly one kind of event, so handlers can upsert in any order. A row may
+exist before the event that completes it (a message scored before it was received, a conversation
+assigned before its first message): ``received_at IS NULL`` marks a placeholder message and
+``opened_at IS NULL`` a conversation the API does not show yet.
+"""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from sportello.db import messaging_tables
+
+metadata = MetaData(schema="gateway")
+
+# The list is shown only for conversations whose first message is known.
+_VISIBLE = text("opened_at IS NOT NULL")
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("customer_id", Uuid, nullable=False),
+    # Set only when a later event (conversation.resolved) exists; until then everything is open.
+    Column("status", Text, nullable=False, server_default="open"),
+    # message.received: derived from the messages table on every arrival (order-independent).
+    Column("channel", Text, nullable=True),
+    Column("customer_display_name", Text, nullable=True),
+    Column("opened_at", DateTime(timezone=True), nullable=True),
+    Column("last_message_at", DateTime(timezone=True), nullable=True),
+    Column("message_count", Integer, nullable=False, server_default="0"),
+    Column("first_inbound_at", DateTime(timezone=True), nullable=True),
+    Column("first_response_at", DateTime(timezone=True), nullable=True),
+    # message.scored: the highest conversation_priority seen.
+    Column("priority", Double, nullable=False, server_default="0"),
+    # conversation.assigned / conversation.queued, applied only when their sequence is newer.
+    Column("assignment_state", Text, nullable=False, server_default="unassigned"),
+    Column("assignment_sequence", BigInteger, nullable=True),
+    Column("agent_id", Uuid, nullable=True),
+    Column("agent_name", Text, nullable=True),
+    Column("agent_team", Text, nullable=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=True),
+    # The list's order is (priority DESC, opened_at, id); one index per way of filtering it, so a
+    # page is a short index range scan whatever the table's size.
+    Index("conversations_list", text("priority DESC"), "opened_at", "id",
+          postgresql_where=_VISIBLE),
+    Index("conversations_list_by_status", "status", text("priority DESC"), "opened_at", "id",
+          postgresql_where=_VISIBLE),
+    Index("conversations_list_by_agent", "agent_id", text("priority DESC"), "opened_at", "id",
+          postgresql_where=_VISIBLE),
+    # Summary: current open counts per assignment state, and first responses since a moment.
+    Index("conversations_open_by_state", "assignment_state",
+          postgresql_where=text("status = 'open' AND opened_at IS NOT NULL")),
+    Index("conversations_first_response", "first_response_at",
+          postgresql_include=["first_inbound_at"],
+          postgresql_where=text("first_response_at IS NOT NULL")),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("conversation_id", Uuid, nullable=False),
+    # Carried by both message.received and message.scored.
+    Column("channel", Text, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    # message.received (NULL while the row is a placeholder made by message.scored).
+    Column("external_id", Text, nullable=True),
+    Column("direction", Text, nullable=True),
+    Column("author_id", Text, nullable=True),
+    Column("author_display_name", Text, nullable=True),
+    Column("text", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=True),
+    # message.scored (NULL until scored; outbound messages are never scored).
+    Column("score", Double, nullable=True),
+    Column("sentiment_label", Text, nullable=True),
+    Column("sentiment_score", Double, nullable=True),
+    Column("breakdown", JSON().with_variant(JSONB(), "postgresql"), nullable=True),
+    Column("scorer", Text, nullable=True),
+    # A conversation's messages in order: the detail view, the recomputed aggregates and the
+    # latest sentiment all walk this index.
+    Index("messages_conversation_sent", "conversation_id", "sent_at", "id"),
+    # Summary volume: an index-only range scan over the messages sent since a moment.
+    Index("messages_sent", "sent_at", postgresql_include=["direction", "channel"],
+          postgresql_where=text("received_at IS NOT NULL")),
+)
+
+outbox, inbox = messaging_tables(metadata)

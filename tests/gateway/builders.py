@@ -1,0 +1,86 @@
+"""Events as the other services publish them, with defaults so a test states only what matters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from fastapi import FastAPI
+
+from sportello.bus.codec import encode
+from sportello.contracts import (
+    AgentRef,
+    Author,
+    ConversationAssigned,
+    ConversationQueued,
+    Envelope,
+    Event,
+    MessageReceived,
+    MessageScored,
+    PriorityFactor,
+    Sentiment,
+)
+from sportello.db import Database
+from sportello.topics import topic_for
+from sportello_gateway.handlers import ROUTES
+
+
+def received(conversation_id: uuid.UUID, customer_id: uuid.UUID, sent_at: datetime, *,
+             direction: str = "inbound", channel: str = "chat", text: str = "hello",
+             author: str = "Ada", message_id: uuid.UUID | None = None,
+             received_at: datetime | None = None) -> MessageReceived:
+    message_id = message_id or uuid.uuid4()
+    return MessageReceived(
+        message_id=message_id, conversation_id=conversation_id, customer_id=customer_id,
+        conversation_opened=False, channel=channel, external_id=f"ext-{message_id}",
+        direction=direction,  # type: ignore[arg-type]
+        author=Author(id=f"author-{author}", display_name=author), text=text, sent_at=sent_at,
+        received_at=received_at or sent_at + timedelta(seconds=1),
+    )
+
+
+def scored(message: MessageReceived, *, score: float, conversation_priority: float,
+           label: str = "negative", sentiment: float = -0.5) -> MessageScored:
+    return MessageScored(
+        message_id=message.message_id, conversation_id=message.conversation_id,
+        customer_id=message.customer_id, channel=message.channel, sent_at=message.sent_at,
+        sentiment=Sentiment(label=label, score=sentiment),  # type: ignore[arg-type]
+        score=score,
+        breakdown=(PriorityFactor(factor="sentiment", contribution=score / 2, reason="angry"),
+                   PriorityFactor(factor="followers", contribution=score / 2, reason="many")),
+        conversation_priority=conversation_priority, scorer="rules-v1",
+    )
+
+
+def assigned(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int, *,
+             agent_id: uuid.UUID | None = None, name: str = "Bea", team: str = "care",
+             at: datetime) -> ConversationAssigned:
+    return ConversationAssigned(
+        conversation_id=conversation_id, customer_id=customer_id,
+        agent=AgentRef(id=agent_id or uuid.uuid4(), name=name, team=team), reason="new",
+        priority=0, sequence=sequence, assigned_at=at,
+    )
+
+
+def queued(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int, *,
+           at: datetime) -> ConversationQueued:
+    return ConversationQueued(conversation_id=conversation_id, customer_id=customer_id,
+                              priority=0, sequence=sequence, queued_at=at)
+
+
+def envelope(event: Event) -> Envelope:
+    subject = str(getattr(event, "conversation_id", ""))
+    return Envelope.wrap(event, source="test", correlation_id="c", subject=subject)
+
+
+async def apply(db: Database, events: Sequence[Event]) -> None:
+    """Run the gateway's handlers directly, one transaction per event, as the bus edge would."""
+    for event in events:
+        async with db.transaction() as tx:
+            await ROUTES[type(event)](tx, event, envelope(event))
+
+
+async def publish(app: FastAPI, events: Sequence[Event]) -> None:
+    records = [encode(envelope(event), topic_for(type(event))) for event in events]
+    await app.state.runtime.bus.publish(records)

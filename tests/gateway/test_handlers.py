@@ -1,0 +1,147 @@
+"""The read model's handlers commute: any arrival order, and any redelivery, gives the same rows."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+
+from sportello.contracts import Event
+from sportello.db import Database
+from sportello_gateway.component import COMPONENT
+from sportello_gateway.tables import conversations, messages
+from tests.gateway.builders import apply, assigned, queued, received, scored
+from tests.support.database import migrated_database
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    async with migrated_database(COMPONENT, database_url) as database:
+        yield database
+
+
+async def snapshot(db: Database, conversation_id: uuid.UUID) -> dict[str, Any]:
+    async with db.transaction() as tx:
+        conversation = (await tx.session.execute(
+            select(conversations).where(conversations.c.id == conversation_id)
+        )).mappings().one()
+        rows = (await tx.session.execute(
+            select(messages).where(messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.id)
+        )).mappings().all()
+    return {"conversation": dict(conversation), "messages": [dict(row) for row in rows]}
+
+
+async def forget(db: Database, conversation_id: uuid.UUID) -> None:
+    async with db.transaction() as tx:
+        await tx.session.execute(delete(messages).where(messages.c.conversation_id == conversation_id))
+        await tx.session.execute(delete(conversations).where(conversations.c.id == conversation_id))
+
+
+def story(conversation_id: uuid.UUID, customer_id: uuid.UUID,
+          final_agent: uuid.UUID) -> list[Event]:
+    """A brand reply before the customer wrote, two inbound, a reply, another inbound, a reply;
+    three scores; queued, then assigned twice."""
+    proactive = received(conversation_id, customer_id, T0 - timedelta(minutes=5),
+                         direction="outbound", author="Brand")
+    first = received(conversation_id, customer_id, T0, author="Ada")
+    second = received(conversation_id, customer_id, T0 + timedelta(minutes=1), author="Ada L.")
+    reply = received(conversation_id, customer_id, T0 + timedelta(minutes=4),
+                     direction="outbound", author="Brand")
+    third = received(conversation_id, customer_id, T0 + timedelta(minutes=10), author="Ada L.")
+    reply2 = received(conversation_id, customer_id, T0 + timedelta(minutes=12),
+                      direction="outbound", author="Brand")
+    return [
+        proactive, first, second, reply, third, reply2,
+        scored(first, score=40, conversation_priority=40),
+        scored(second, score=70, conversation_priority=70, label="negative", sentiment=-0.8),
+        scored(third, score=20, conversation_priority=70, label="positive", sentiment=0.6),
+        queued(conversation_id, customer_id, 1, at=T0),
+        assigned(conversation_id, customer_id, 2, at=T0 + timedelta(minutes=2)),
+        assigned(conversation_id, customer_id, 3, agent_id=final_agent, name="Cy",
+                 at=T0 + timedelta(minutes=3)),
+    ]
+
+
+async def test_any_order_gives_the_same_read_model(db: Database) -> None:
+    conversation_id, customer_id, agent_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    events = story(conversation_id, customer_id, agent_id)
+    rng = random.Random(20260302)
+    orders = [list(events), list(reversed(events))]
+    orders += [rng.sample(events, len(events)) for _ in range(6)]
+
+    snapshots = []
+    for order in orders:
+        await forget(db, conversation_id)
+        await apply(db, order)
+        snapshots.append(await snapshot(db, conversation_id))
+
+    assert all(s == snapshots[0] for s in snapshots[1:])
+    row = snapshots[0]["conversation"]
+    assert row["message_count"] == 6
+    assert row["opened_at"] == T0 - timedelta(minutes=5) + timedelta(seconds=1)
+    assert row["last_message_at"] == T0 + timedelta(minutes=12)
+    assert row["first_inbound_at"] == T0
+    # The proactive outbound message precedes the first inbound one: not a response.
+    assert row["first_response_at"] == T0 + timedelta(minutes=4)
+    assert row["customer_display_name"] == "Ada L."
+    assert row["priority"] == 70
+    assert (row["assignment_state"], row["agent_id"], row["agent_name"]) == ("assigned", agent_id,
+                                                                             "Cy")
+    assert row["assignment_sequence"] == 3
+    assert all(m["received_at"] is not None for m in snapshots[0]["messages"])
+    assert sum(m["score"] is not None for m in snapshots[0]["messages"]) == 3
+
+
+async def test_redelivered_events_change_nothing(db: Database) -> None:
+    conversation_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    events = story(conversation_id, customer_id, uuid.uuid4())
+    await apply(db, events)
+    once = await snapshot(db, conversation_id)
+    await apply(db, random.Random(7).sample(events, len(events)))
+    assert await snapshot(db, conversation_id) == once
+
+
+async def test_stale_assignment_sequence_is_ignored(db: Database) -> None:
+    conversation_id, customer_id, agent_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await apply(db, [
+        received(conversation_id, customer_id, T0),
+        assigned(conversation_id, customer_id, 5, agent_id=agent_id, at=T0),
+        queued(conversation_id, customer_id, 4, at=T0),
+        assigned(conversation_id, customer_id, 3, at=T0),
+        assigned(conversation_id, customer_id, 5, at=T0),  # same sequence: not newer either
+    ])
+    row = (await snapshot(db, conversation_id))["conversation"]
+    assert (row["assignment_state"], row["agent_id"], row["assignment_sequence"]) == (
+        "assigned", agent_id, 5)
+
+    await apply(db, [queued(conversation_id, customer_id, 6, at=T0)])
+    row = (await snapshot(db, conversation_id))["conversation"]
+    assert (row["assignment_state"], row["agent_id"], row["assigned_at"]) == ("queued", None, None)
+
+
+async def test_scored_before_received_leaves_a_placeholder_the_message_completes(
+    db: Database,
+) -> None:
+    conversation_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    message = received(conversation_id, customer_id, T0, text="where is my parcel")
+    await apply(db, [scored(message, score=88, conversation_priority=88)])
+    before = await snapshot(db, conversation_id)
+    assert before["conversation"]["opened_at"] is None  # hidden until a message is known
+    assert before["conversation"]["priority"] == 88
+    assert before["messages"][0]["received_at"] is None
+    assert before["messages"][0]["score"] == 88
+
+    await apply(db, [message])
+    after = await snapshot(db, conversation_id)
+    assert after["messages"][0]["text"] == "where is my parcel"
+    assert after["messages"][0]["score"] == 88
+    assert after["conversation"]["message_count"] == 1
+    assert after["conversation"]["channel"] == "chat"
