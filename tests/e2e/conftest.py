@@ -81,7 +81,7 @@ def stack(kafka_bootstrap: str, postgres: EmbeddedPostgres,
             service.start()
         for service in services.values():
             service.wait_ready(timeout=90)
-        _wait_http(f"{crm_url}/healthz")
+        _wait_http(f"{crm_url}/_fake/state")
         yield Stack(services, crm_url)
     finally:
         for service in services.values():

@@ -57,7 +57,9 @@ class OutboxRelay:
                     for row in rows
                 ]
             )
-            await conn.execute(delete(table).where(table.c.id <= rows[-1].id))
+            # Exactly the rows published: ids are taken at insert, not at commit, so a lower id
+            # can commit while we publish; deleting by range would drop it unpublished.
+            await conn.execute(delete(table).where(table.c.id.in_([row.id for row in rows])))
         metrics.OUTBOX_PUBLISHED.labels(service=self._db.source).inc(len(rows))
         return len(rows)
 

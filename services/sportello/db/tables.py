@@ -22,8 +22,9 @@ def messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
     outbox = Table(
         "outbox",
         metadata,
-        # Identity gives commit-independent ids; the relay publishes in id order under a lock, which
-        # keeps per-key order because one transaction's events are consecutive.
+        # The relay publishes in id order under a lock. Ids are taken at insert time, so rows of
+        # concurrent transactions may commit out of id order: per-key order still holds because
+        # one key's events are written by sequential transactions (one partition at a time).
         Column("id", BigInteger, Identity(), primary_key=True),
         Column("topic", Text, nullable=False),
         Column("key", LargeBinary, nullable=True),
