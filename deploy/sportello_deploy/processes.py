@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,18 +66,7 @@ class ServiceProcess:
             )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen is not None and self.popen.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"{self.name} not ready after {timeout}s:\n{self.tail()}")
+        wait_until_serving(f"{self.url}/readyz", timeout, process=self.popen, describe=self.tail)
 
     def terminate(self, timeout: float = 30.0) -> int | None:
         """SIGTERM (graceful: finish the batch, commit, flush the outbox), SIGKILL if it hangs."""
@@ -100,6 +90,28 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def wait_until_serving(
+    url: str,
+    timeout: float,
+    *,
+    process: subprocess.Popen[bytes] | None = None,
+    describe: Callable[[], str] = lambda: "",
+) -> None:
+    """Poll ``url`` until it answers 200; fail early if ``process`` (the server) has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{url}: server exited with {process.returncode}:\n{describe()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback URL)
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not serving after {timeout}s:\n{describe()}")
 
 
 def base_env(database_url: str, bootstrap: str, tokens: str, **extra: str) -> dict[str, str]:

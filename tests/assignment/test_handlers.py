@@ -9,8 +9,9 @@ from sportello.bus.memory import InMemoryBus
 from sportello.contracts import ConversationAssigned, Envelope
 from sportello.topics import CONVERSATIONS_ASSIGNMENT, MESSAGES_SCORED, Groups
 from sportello_assignment.component import COMPONENT
-from tests.assignment.support import eventually, scored
+from tests.assignment.support import scored
 from tests.support.app import auth, running_app
+from tests.support.waiting import eventually
 
 
 async def test_scored_message_is_assigned_once_and_published(fresh_database_url: str) -> None:

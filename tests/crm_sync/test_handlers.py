@@ -14,9 +14,10 @@ from sportello.bus.memory import InMemoryBus
 from sportello.contracts import CrmSynced, Envelope, MessageReceived
 from sportello.topics import CRM_SYNCED, MESSAGES_RECEIVED
 from sportello_crm_sync.component import COMPONENT
-from tests.crm_sync.conftest import CRM_TOKEN, eventually, message_received
+from tests.crm_sync.conftest import CRM_TOKEN, message_received
 from tests.support.app import running_app
 from tests.support.fake_crm import FakeCrm
+from tests.support.waiting import eventually
 
 
 @asynccontextmanager

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sportello_deploy.processes import free_port
+from sportello_deploy.processes import free_port, wait_until_serving
 
 pytestmark = pytest.mark.e2e
 
@@ -38,16 +38,8 @@ class Embedded:
              "--port", str(self.port)],
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.popen.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(self.log.read_text()[-3000:])
+        wait_until_serving(f"{self.url}/readyz", 90, process=self.popen,
+                           describe=lambda: self.log.read_text()[-3000:])
 
     def stop(self) -> None:
         if self.popen is not None:

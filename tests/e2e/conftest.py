@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from sportello_deploy.postgres import EmbeddedPostgres
-from sportello_deploy.processes import ServiceProcess, base_env, free_port, migrate_all
+from sportello_deploy.processes import (
+    ServiceProcess,
+    base_env,
+    free_port,
+    migrate_all,
+    wait_until_serving,
+)
 from tests.support.app import TOKENS_SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,16 +42,6 @@ class Stack:
         service.start()
         service.wait_ready(timeout=60)
 
-
-def _wait_http(url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 @pytest.fixture(scope="package")
@@ -81,7 +75,7 @@ def stack(kafka_bootstrap: str, postgres: EmbeddedPostgres,
             service.start()
         for service in services.values():
             service.wait_ready(timeout=90)
-        _wait_http(f"{crm_url}/_fake/state")
+        wait_until_serving(f"{crm_url}/_fake/state", 20, process=crm)
         yield Stack(services, crm_url)
     finally:
         for service in services.values():

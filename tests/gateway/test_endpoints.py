@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import random
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +17,7 @@ from sportello.db import Database
 from sportello_gateway.component import COMPONENT
 from tests.gateway.builders import apply, assigned, publish, queued, received, scored
 from tests.support.app import auth, running_app
+from tests.support.waiting import eventually
 
 AGENT = auth("agent")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -29,15 +28,6 @@ def gateway_db(app: FastAPI) -> Database:
     return db
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 5.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the read model did not converge in time")
-        await asyncio.sleep(0.05)
 
 
 async def test_detail_built_from_bus_events_in_any_order(database_url: str) -> None:

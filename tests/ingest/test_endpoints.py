@@ -18,6 +18,7 @@ from sportello.topics import MESSAGES_RECEIVED
 from sportello_ingest.component import COMPONENT
 from sportello_ingest.tables import raw_payloads
 from tests.support.app import auth, running_app
+from tests.support.waiting import eventually
 
 URL = "/v1/channels/api/messages"
 
@@ -58,13 +59,11 @@ async def test_accepts_threads_and_emits_after_commit(
     other = await client.post(URL, json=_message(), headers=auth("integration"))
     assert other.json()["conversation_id"] != first.json()["conversation_id"]
 
-    import asyncio
-
-    for _ in range(100):
+    def relayed() -> dict[uuid.UUID, MessageReceived] | None:
         events = {e.message_id: e for e in _received(app)}
-        if uuid.UUID(second.json()["message_id"]) in events:
-            break
-        await asyncio.sleep(0.05)
+        return events if uuid.UUID(second.json()["message_id"]) in events else None
+
+    events = await eventually(relayed)
     opened = events[uuid.UUID(first.json()["message_id"])]
     assert opened.conversation_opened is True and opened.author.followers == 10
     assert events[uuid.UUID(second.json()["message_id"])].conversation_opened is False

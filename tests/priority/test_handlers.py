@@ -11,6 +11,7 @@ from sportello.contracts import Author, Envelope, MessageReceived, MessageScored
 from sportello.topics import MESSAGES_RECEIVED, MESSAGES_SCORED
 from sportello_priority.component import COMPONENT
 from tests.support.app import running_app
+from tests.support.waiting import eventually
 
 
 def _received(conversation: uuid.UUID, text: str, direction: str = "inbound") -> Envelope:
@@ -34,18 +35,14 @@ async def test_scores_inbound_once_and_tracks_conversation_priority(database_url
         bus = app.state.runtime.bus
         # The angry one twice: a redelivery must not produce a second score.
         await bus.publish([encode(e, MESSAGES_RECEIVED) for e in (angry, angry, calm, reply)])
-        scored: list[MessageScored] = []
-        for _ in range(100):
-            scored = [decode(r, MESSAGES_SCORED).data  # type: ignore[misc]
-                      for r in bus.records(MESSAGES_SCORED.name)]
-            scored = [s for s in scored if s.conversation_id == conversation]
-            if len(scored) >= 2:
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)
-        scored = [s for s in (decode(r, MESSAGES_SCORED).data  # type: ignore[misc]
-                              for r in bus.records(MESSAGES_SCORED.name))
-                  if s.conversation_id == conversation]
+
+        def scores() -> list[MessageScored]:
+            events = (decode(r, MESSAGES_SCORED).data for r in bus.records(MESSAGES_SCORED.name))
+            return [s for s in events if s.conversation_id == conversation]  # type: ignore[attr-defined]
+
+        await eventually(lambda: len(scores()) >= 2)
+        await asyncio.sleep(0.3)  # room for a wrong third score (the redelivery) to show up
+        scored = scores()
     assert [s.message_id for s in scored] == [angry.data.message_id, calm.data.message_id]  # type: ignore[attr-defined]
     first, second = scored
     assert first.sentiment.label == "negative" and first.score > second.score

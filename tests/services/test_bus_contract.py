@@ -20,6 +20,7 @@ from sportello.bus.memory import InMemoryBus
 from sportello.contracts import Author, Envelope, MessageReceived
 from sportello.settings import ServiceSettings
 from sportello.topics import Topic
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.kafka
 
@@ -57,8 +58,8 @@ class Harness:
 
     async def dead_letters(self, expected: int, timeout: float = 30) -> list[IncomingRecord]:
         if self._memory is not None:
-            await _until(lambda: len(self._memory.records(self.topic.dead_letter)) >= expected,
-                         timeout)
+            await eventually(lambda: len(self._memory.records(self.topic.dead_letter)) >= expected,
+                             timeout)
             return self._memory.records(self.topic.dead_letter)
         consumer = AIOKafkaConsumer(self.topic.dead_letter, bootstrap_servers=self.bootstrap,
                                     auto_offset_reset="earliest", enable_auto_commit=False)
@@ -76,12 +77,6 @@ class Harness:
         return found
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture(params=["memory", "kafka"])
@@ -109,7 +104,7 @@ async def test_delivers_in_order_and_dead_letters_poison_records(harness: Harnes
         not_json = OutgoingRecord(harness.topic.name, b"same-key", b"{not json", good[0].headers)
         no_headers = OutgoingRecord(harness.topic.name, b"same-key", good[0].value, ())
         await bus.publish([good[0], not_json, good[1], no_headers, good[2]])
-        await _until(lambda: len(seen) == 3)
+        await eventually(lambda: len(seen) == 3, 30)
         assert seen == ["m0", "m1", "m2"]
         dead = await harness.dead_letters(2)
         reasons = sorted(r.header("dlt_reason").decode() for r in dead)  # type: ignore[union-attr]
@@ -140,7 +135,7 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_the_rest_goes_o
     bus = await _started(harness, handler)
     try:
         await bus.publish([encode(_event(t), harness.topic) for t in ("bad", "flaky", "after")])
-        await _until(lambda: done == ["flaky", "after"])
+        await eventually(lambda: done == ["flaky", "after"], 30)
         assert attempts["bad"] == 3  # consumer_max_attempts
         dead = await harness.dead_letters(1)
         assert len(dead) == 1
@@ -161,12 +156,12 @@ async def test_committed_records_are_not_redelivered_after_restart(harness: Harn
 
     bus = await _started(harness, handler)
     await bus.publish([encode(_event("first"), harness.topic)])
-    await _until(lambda: seen == ["first"])
+    await eventually(lambda: seen == ["first"], 30)
     await bus.stop()
     bus = await _started(harness, handler)
     try:
         await bus.publish([encode(_event("second"), harness.topic)])
-        await _until(lambda: "second" in seen)
+        await eventually(lambda: "second" in seen, 30)
         await asyncio.sleep(0.5)
         assert seen == ["first", "second"]
     finally:
