@@ -4,7 +4,7 @@ the API."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -43,21 +43,19 @@ class GatewayRepository:
 
     async def upsert_received_message(self, values: dict[str, Any]) -> None:
         """Insert the message, or complete the placeholder a scored event left."""
-        statement = insert(messages).values(**values)
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[messages.c.id],
-                set_={name: statement.excluded[name] for name in _RECEIVED_COLUMNS},
-            )
-        )
+        await self._upsert_message(values, _RECEIVED_COLUMNS)
 
     async def upsert_scored_message(self, values: dict[str, Any]) -> None:
         """Attach the score; a placeholder row holds it until the received event arrives."""
+        await self._upsert_message(values, _SCORED_COLUMNS)
+
+    async def _upsert_message(self, values: dict[str, Any], own_columns: Iterable[str]) -> None:
+        """Each event fills only its own columns, so the two may arrive in either order."""
         statement = insert(messages).values(**values)
         await self.session.execute(
             statement.on_conflict_do_update(
                 index_elements=[messages.c.id],
-                set_={name: statement.excluded[name] for name in _SCORED_COLUMNS},
+                set_={name: statement.excluded[name] for name in own_columns},
             )
         )
 
