@@ -41,6 +41,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self, TypeVar
 
+from sportello_deploy.pids import pid_alive, wait_gone
+
 __all__ = [
     "DEFAULT_CACHE_DIR",
     "KafkaBroker",
@@ -552,7 +554,7 @@ def _detached_pid(data_dir: Path) -> int | None:
 
 def _is_our_broker(pid: int, data_dir: Path) -> bool:
     # Pids are reused: only signal a live JVM running this data_dir's config.
-    if not _pid_alive(pid):
+    if not pid_alive(pid):
         return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -560,27 +562,6 @@ def _is_our_broker(pid: int, data_dir: Path) -> bool:
         return False
     props = str(data_dir / "server.properties").encode()
     return b"kafka.Kafka" in cmdline and props in cmdline
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A detached broker's parent has exited; if nothing reaps it, it lingers
-    # as a zombie that os.kill still "finds".
-    return not _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    # Format: "pid (comm) state ..."; comm may contain spaces or parentheses.
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def stop_detached(data_dir: Path, timeout: float = 20.0) -> bool:
@@ -592,20 +573,11 @@ def stop_detached(data_dir: Path, timeout: float = 20.0) -> bool:
     pid = _detached_pid(data_dir)
     if pid is not None:
         _signal_group(pid, signal.SIGTERM)
-        if not _wait_gone(pid, timeout):
+        if not wait_gone(pid, timeout):
             _signal_group(pid, signal.SIGKILL)
-            _wait_gone(pid, 5.0)
+            wait_gone(pid, 5.0)
     _state_file(data_dir).unlink(missing_ok=True)
     return pid is not None
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _pid_alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def _cmd_start(data_dir: Path, port: int | None, timeout: float) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sportello_deploy import demo, tokens
 from sportello_deploy.kafka import stop_detached
+from sportello_deploy.pids import pid_alive, wait_gone
 from sportello_deploy.postgres import start_postgres, stop_postgres
 from sportello_deploy.processes import ServiceProcess, base_env, migrate_all
 
@@ -66,11 +67,10 @@ def down(data_dir: Path) -> None:
         pids = [info["pid"] for info in state["services"].values()]
         for pid in pids:
             _signal(pid, signal.SIGTERM)  # graceful: finish batches, flush outboxes
-        deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        deadline = time.monotonic() + 30  # one grace period for all, not 30 s each
         for pid in pids:
-            _signal(pid, signal.SIGKILL)
+            if not wait_gone(pid, max(0.0, deadline - time.monotonic())):
+                _signal(pid, signal.SIGKILL)
         state_path.unlink()
     kafka_dir = data_dir / "kafka"
     if kafka_dir.exists():
@@ -86,16 +86,9 @@ def status(data_dir: Path) -> None:
         return
     state = json.loads(state_path.read_text())
     for name, info in state["services"].items():
-        print(f"{name:<11} pid {info['pid']:<8} {'up' if _alive(info['pid']) else 'DEAD'}  {info['url']}")
+        print(f"{name:<11} pid {info['pid']:<8} {'up' if pid_alive(info['pid']) else 'DEAD'}  {info['url']}")
     print(f"kafka       {state['kafka']['bootstrap']}")
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _signal(pid: int, sig: int) -> None:
