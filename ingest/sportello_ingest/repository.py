@@ -7,11 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sportello_ingest.tables import conversations, customers, messages, raw_payloads
+from sportello_ingest.tables import (
+    chat_sessions,
+    conversations,
+    customers,
+    deliveries,
+    identities,
+    messages,
+    outbound_queue,
+    private_replies,
+    send_pauses,
+)
 
 
 @dataclass(frozen=True)
@@ -21,91 +31,341 @@ class StoredMessage:
     customer_id: uuid.UUID
 
 
+@dataclass(frozen=True)
+class ConversationRow:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    account: str
+    channel: str
+    status: str
+    resolved_at: datetime | None
+    status_sequence: int
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: uuid.UUID
+    blocked: bool
+
+
+_CONVERSATION_COLUMNS = (conversations.c.id, conversations.c.customer_id, conversations.c.account,
+                         conversations.c.channel, conversations.c.status, conversations.c.resolved_at,
+                         conversations.c.status_sequence)
+
+
 class IngestRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    # -- messages -------------------------------------------------------------------------------
+
     async def find_message(self, channel: str, external_id: str) -> StoredMessage | None:
-        row = (
-            await self.session.execute(
-                select(messages.c.id, messages.c.conversation_id, messages.c.customer_id).where(
-                    messages.c.channel == channel, messages.c.external_id == external_id
-                )
-            )
-        ).first()
+        row = (await self.session.execute(
+            select(messages.c.id, messages.c.conversation_id, messages.c.customer_id)
+            .where(messages.c.channel == channel, messages.c.external_id == external_id)
+        )).first()
         return StoredMessage(*row) if row else None
 
-    async def upsert_customer(
-        self, channel: str, author_id: str, display_name: str, followers: int | None
-    ) -> uuid.UUID:
-        statement = insert(customers).values(
-            id=uuid.uuid4(), channel=channel, author_id=author_id, display_name=display_name,
-            followers=followers,
+    async def message(self, message_id: uuid.UUID) -> dict[str, Any] | None:
+        row = (await self.session.execute(select(messages).where(messages.c.id == message_id))).first()
+        return dict(row._mapping) if row else None
+
+    async def insert_message(self, values: dict[str, Any]) -> bool:
+        """False when a concurrent request stored the same (channel, external_id) first."""
+        inserted = (await self.session.execute(
+            insert(messages).values(**values)
+            .on_conflict_do_nothing(constraint="messages_channel_external_id_key")
+            .returning(messages.c.id)
+        )).scalar_one_or_none()
+        return inserted is not None
+
+    async def last_public_inbound(self, customer_id: uuid.UUID, account: str,
+                                  since: datetime) -> StoredMessage | None:
+        row = (await self.session.execute(
+            select(messages.c.id, messages.c.conversation_id, messages.c.customer_id)
+            .where(messages.c.customer_id == customer_id, messages.c.account == account,
+                   messages.c.direction == "inbound", messages.c.visibility == "public",
+                   messages.c.sent_at >= since)
+            .order_by(messages.c.sent_at.desc()).limit(1)
+        )).first()
+        return StoredMessage(*row) if row else None
+
+    async def last_inbound(self, conversation_id: uuid.UUID, visibility: str) -> dict[str, Any] | None:
+        row = (await self.session.execute(
+            select(messages.c.external_id, messages.c.sent_at, messages.c.author_id, messages.c.subject)
+            .where(messages.c.conversation_id == conversation_id, messages.c.direction == "inbound",
+                   messages.c.visibility == visibility)
+            .order_by(messages.c.sent_at.desc()).limit(1)
+        )).first()
+        return dict(row._mapping) if row else None
+
+    async def external_ids_of(self, conversation_id: uuid.UUID) -> list[str]:
+        rows = await self.session.execute(
+            select(messages.c.external_id)
+            .where(messages.c.conversation_id == conversation_id, messages.c.external_id.is_not(None))
+            .order_by(messages.c.sent_at))
+        return [row[0] for row in rows]
+
+    async def pending_echo(self, account: str, text_: str) -> StoredMessage | None:
+        """An agent reply still being sent whose text matches a brand message the platform echoed."""
+        row = (await self.session.execute(
+            select(messages.c.id, messages.c.conversation_id, messages.c.customer_id)
+            .where(messages.c.account == account, messages.c.direction == "outbound",
+                   messages.c.external_id.is_(None), messages.c.delivery_status == "pending",
+                   messages.c.text == text_)
+            .order_by(messages.c.received_at).limit(1)
+        )).first()
+        return StoredMessage(*row) if row else None
+
+    async def set_delivery(self, message_id: uuid.UUID, status: str, *, external_id: str | None = None,
+                           error: str | None = None, only_from: tuple[str, ...]) -> bool:
+        """Move a message's delivery status forward; False if it was not in one of ``only_from``."""
+        values: dict[str, Any] = {"delivery_status": status, "delivery_error": error}
+        if external_id is not None:
+            values["external_id"] = external_id
+        updated = (await self.session.execute(
+            update(messages)
+            .where(messages.c.id == message_id, messages.c.delivery_status.in_(only_from))
+            .values(**values).returning(messages.c.id)
+        )).scalar_one_or_none()
+        return updated is not None
+
+    async def outbound_to_recipient_until(self, account: str, platform: str, recipient_id: str,
+                                          until: datetime, statuses: tuple[str, ...]) -> list[StoredMessage]:
+        """Outbound messages to a customer (by platform id) sent up to ``until``: watermark receipts."""
+        rows = await self.session.execute(
+            select(messages.c.id, messages.c.conversation_id, messages.c.customer_id)
+            .join(identities, identities.c.customer_id == messages.c.customer_id)
+            .where(messages.c.account == account, messages.c.direction == "outbound",
+                   messages.c.delivery_status.in_(statuses), messages.c.sent_at <= until,
+                   identities.c.platform == platform, identities.c.external_id == recipient_id)
         )
-        upsert = statement.on_conflict_do_update(
-            constraint="customers_identity_key",
-            set_={"display_name": statement.excluded.display_name,
-                  "followers": statement.excluded.followers},
-        ).returning(customers.c.id)
-        return (await self.session.execute(upsert)).scalar_one()
+        return [StoredMessage(*row) for row in rows]
 
-    async def open_conversation_of_message(
-        self, channel: str, external_id: str
-    ) -> tuple[uuid.UUID, uuid.UUID] | None:
-        """(conversation id, customer id) of the open conversation holding that message."""
-        row = (
-            await self.session.execute(
-                select(conversations.c.id, conversations.c.customer_id)
-                .join(messages, messages.c.conversation_id == conversations.c.id)
-                .where(messages.c.channel == channel, messages.c.external_id == external_id,
-                       conversations.c.status == "open")
-            )
-        ).first()
-        return (row[0], row[1]) if row else None
+    # -- customers and identities ---------------------------------------------------------------
 
-    async def open_conversation(self, customer_id: uuid.UUID, at: datetime) -> tuple[uuid.UUID, bool]:
-        """The customer's open conversation, opened now if there is none. Returns (id, opened)."""
-        created = (
-            await self.session.execute(
-                insert(conversations)
-                .values(id=uuid.uuid4(), customer_id=customer_id, status="open", opened_at=at,
-                        last_message_at=at)
-                .on_conflict_do_nothing(index_elements=["customer_id"],
-                                        index_where=text("status = 'open'"))
-                .returning(conversations.c.id)
-            )
-        ).scalar_one_or_none()
-        if created is not None:
-            return created, True
-        existing = (
-            await self.session.execute(
-                select(conversations.c.id).where(conversations.c.customer_id == customer_id,
+    async def customer_of(self, platform: str, external_id: str) -> CustomerRow | None:
+        row = (await self.session.execute(
+            select(customers.c.id, customers.c.blocked)
+            .join(identities, identities.c.customer_id == customers.c.id)
+            .where(identities.c.platform == platform, identities.c.external_id == external_id)
+        )).first()
+        return CustomerRow(*row) if row else None
+
+    async def create_customer(self, display_name: str, followers: int | None, verified: bool) -> uuid.UUID:
+        customer_id = uuid.uuid4()
+        await self.session.execute(insert(customers).values(
+            id=customer_id, display_name=display_name, followers=followers, verified=verified))
+        return customer_id
+
+    async def update_profile(self, customer_id: uuid.UUID, display_name: str, followers: int | None,
+                             verified: bool) -> None:
+        values: dict[str, Any] = {"display_name": display_name, "verified": verified}
+        if followers is not None:
+            values["followers"] = followers
+        await self.session.execute(update(customers).where(customers.c.id == customer_id).values(**values))
+
+    async def add_identity(self, platform: str, external_id: str, customer_id: uuid.UUID,
+                           handle: str | None, source: str) -> uuid.UUID:
+        """Link an identity to a customer; returns the customer that owns it (an earlier link wins)."""
+        await self.session.execute(
+            insert(identities).values(platform=platform, external_id=external_id, customer_id=customer_id,
+                                      handle=handle, source=source)
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"]))
+        owner = (await self.session.execute(
+            select(identities.c.customer_id)
+            .where(identities.c.platform == platform, identities.c.external_id == external_id)
+        )).scalar_one()
+        return owner  # type: ignore[no-any-return]
+
+    async def identity_of(self, customer_id: uuid.UUID, platform: str) -> str | None:
+        return (await self.session.execute(  # type: ignore[no-any-return]
+            select(identities.c.external_id)
+            .where(identities.c.customer_id == customer_id, identities.c.platform == platform)
+            .order_by(identities.c.created_at.desc()).limit(1)
+        )).scalar_one_or_none()
+
+    async def customer(self, customer_id: uuid.UUID) -> dict[str, Any] | None:
+        row = (await self.session.execute(select(customers).where(customers.c.id == customer_id))).first()
+        return dict(row._mapping) if row else None
+
+    async def identities_of(self, customer_id: uuid.UUID) -> list[dict[str, Any]]:
+        rows = await self.session.execute(
+            select(identities.c.platform, identities.c.external_id, identities.c.handle,
+                   identities.c.source, identities.c.created_at)
+            .where(identities.c.customer_id == customer_id).order_by(identities.c.created_at))
+        return [dict(row._mapping) for row in rows]
+
+    async def set_blocked(self, customer_id: uuid.UUID, blocked: bool, reason: str | None) -> bool:
+        updated = (await self.session.execute(
+            update(customers).where(customers.c.id == customer_id)
+            .values(blocked=blocked, blocked_reason=reason).returning(customers.c.id)
+        )).scalar_one_or_none()
+        return updated is not None
+
+    # -- conversations --------------------------------------------------------------------------
+
+    async def conversation(self, conversation_id: uuid.UUID, *, lock: bool = False) -> ConversationRow | None:
+        query = select(*_CONVERSATION_COLUMNS).where(conversations.c.id == conversation_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return ConversationRow(*row) if row else None
+
+    async def conversation_of_message(self, channel: str, external_id: str) -> ConversationRow | None:
+        row = (await self.session.execute(
+            select(*_CONVERSATION_COLUMNS)
+            .join(messages, messages.c.conversation_id == conversations.c.id)
+            .where(messages.c.channel == channel, messages.c.external_id == external_id)
+        )).first()
+        return ConversationRow(*row) if row else None
+
+    async def open_conversation(self, customer_id: uuid.UUID, account: str) -> ConversationRow | None:
+        row = (await self.session.execute(
+            select(*_CONVERSATION_COLUMNS).where(conversations.c.customer_id == customer_id,
+                                                 conversations.c.account == account,
                                                  conversations.c.status == "open")
-            )
-        ).scalar_one()
-        return existing, False
+        )).first()
+        return ConversationRow(*row) if row else None
+
+    async def latest_resolved(self, customer_id: uuid.UUID, account: str) -> ConversationRow | None:
+        row = (await self.session.execute(
+            select(*_CONVERSATION_COLUMNS)
+            .where(conversations.c.customer_id == customer_id, conversations.c.account == account,
+                   conversations.c.status == "resolved")
+            .order_by(conversations.c.resolved_at.desc()).limit(1)
+        )).first()
+        return ConversationRow(*row) if row else None
+
+    async def create_conversation(self, customer_id: uuid.UUID, account: str, channel: str,
+                                  at: datetime) -> uuid.UUID | None:
+        """None when a concurrent delivery opened the customer's conversation on this account first."""
+        return (await self.session.execute(  # type: ignore[no-any-return]
+            insert(conversations)
+            .values(id=uuid.uuid4(), customer_id=customer_id, account=account, channel=channel,
+                    status="open", opened_at=at, last_message_at=at)
+            .on_conflict_do_nothing(index_elements=["customer_id", "account"],
+                                    index_where=text("status = 'open'"))
+            .returning(conversations.c.id)
+        )).scalar_one_or_none()
+
+    async def set_status(self, conversation_id: uuid.UUID, status: str, at: datetime) -> int | None:
+        """Change the status if it differs; returns the new sequence number, or None if unchanged."""
+        return (await self.session.execute(  # type: ignore[no-any-return]
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.status != status)
+            .values(status=status, resolved_at=at if status == "resolved" else None,
+                    status_sequence=conversations.c.status_sequence + 1)
+            .returning(conversations.c.status_sequence)
+        )).scalar_one_or_none()
 
     async def touch_conversation(self, conversation_id: uuid.UUID, at: datetime) -> None:
         await self.session.execute(
             update(conversations)
             .where(conversations.c.id == conversation_id, conversations.c.last_message_at < at)
-            .values(last_message_at=at)
-        )
+            .values(last_message_at=at))
 
-    async def insert_message(self, values: dict[str, Any]) -> bool:
-        """False when a concurrent request stored the same (channel, external_id) first."""
-        inserted = (
-            await self.session.execute(
-                insert(messages).values(**values)
-                .on_conflict_do_nothing(constraint="messages_channel_external_id_key")
-                .returning(messages.c.id)
-            )
-        ).scalar_one_or_none()
-        return inserted is not None
+    # -- raw archive ----------------------------------------------------------------------------
 
-    async def archive_raw(self, message_id: uuid.UUID, channel: str, payload: Any,
-                          received_at: datetime) -> None:
+    async def archive(self, delivery_id: uuid.UUID, channel: str, content_type: str, body: bytes,
+                      at: datetime) -> None:
+        await self.session.execute(insert(deliveries).values(
+            id=delivery_id, channel=channel, received_at=at, content_type=content_type, body=body,
+            outcome="pending"))
+
+    async def mark_delivery(self, delivery_id: uuid.UUID, outcome: str, detail: str | None,
+                            at: datetime) -> None:
         await self.session.execute(
-            insert(raw_payloads).values(message_id=message_id, channel=channel, payload=payload,
-                                        received_at=received_at)
-        )
+            update(deliveries).where(deliveries.c.id == delivery_id)
+            .values(outcome=outcome, detail=detail, processed_at=at))
+
+    async def archived(self, *, channel: str | None, since: datetime | None, until: datetime | None,
+                       outcomes: tuple[str, ...] | None, after: uuid.UUID | None,
+                       limit: int) -> list[dict[str, Any]]:
+        query = select(deliveries).order_by(deliveries.c.received_at, deliveries.c.id).limit(limit)
+        if channel:
+            query = query.where(deliveries.c.channel == channel)
+        if since:
+            query = query.where(deliveries.c.received_at >= since)
+        if until:
+            query = query.where(deliveries.c.received_at < until)
+        if outcomes:
+            query = query.where(deliveries.c.outcome.in_(outcomes))
+        if after is not None:
+            cursor = select(deliveries.c.received_at).where(deliveries.c.id == after).scalar_subquery()
+            query = query.where(or_(deliveries.c.received_at > cursor,
+                                    and_(deliveries.c.received_at == cursor, deliveries.c.id > after)))
+        return [dict(row._mapping) for row in await self.session.execute(query)]
+
+    # -- outbound -------------------------------------------------------------------------------
+
+    async def enqueue(self, message_id: uuid.UUID, account: str, at: datetime) -> None:
+        await self.session.execute(insert(outbound_queue).values(
+            message_id=message_id, account=account, next_attempt_at=at))
+
+    async def lease_due(self, now: datetime, lease_until: datetime, limit: int) -> list[dict[str, Any]]:
+        """Take up to ``limit`` due sends no other worker holds, skipping paused accounts."""
+        paused = select(send_pauses.c.account).where(send_pauses.c.until > now)
+        due = (select(outbound_queue.c.message_id)
+               .where(outbound_queue.c.next_attempt_at <= now,
+                      or_(outbound_queue.c.leased_until.is_(None), outbound_queue.c.leased_until < now),
+                      outbound_queue.c.account.not_in(paused))
+               .order_by(outbound_queue.c.next_attempt_at).limit(limit)
+               .with_for_update(skip_locked=True))
+        rows = await self.session.execute(
+            update(outbound_queue).where(outbound_queue.c.message_id.in_(due))
+            .values(leased_until=lease_until, attempts=outbound_queue.c.attempts + 1)
+            .returning(outbound_queue.c.message_id, outbound_queue.c.attempts))
+        return [dict(row._mapping) for row in rows]
+
+    async def reschedule(self, message_id: uuid.UUID, at: datetime, error: str, *,
+                         refund_attempt: bool) -> None:
+        """Try again at ``at``; a rate limit gives the attempt back (the platform never looked at it)."""
+        attempts = outbound_queue.c.attempts - (1 if refund_attempt else 0)
+        await self.session.execute(
+            update(outbound_queue).where(outbound_queue.c.message_id == message_id)
+            .values(next_attempt_at=at, leased_until=None, last_error=error, attempts=attempts))
+
+    async def unqueue(self, message_id: uuid.UUID) -> None:
+        await self.session.execute(delete(outbound_queue).where(outbound_queue.c.message_id == message_id))
+
+    async def pause(self, account: str, until: datetime) -> None:
+        statement = insert(send_pauses).values(account=account, until=until)
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["account"], set_={"until": func.greatest(send_pauses.c.until, until)}))
+
+    async def claim_private_reply(self, channel: str, comment_id: str, message_id: uuid.UUID) -> bool:
+        """Facebook and Instagram allow one private reply per comment: the first claim wins."""
+        claimed = (await self.session.execute(
+            insert(private_replies).values(channel=channel, comment_id=comment_id, message_id=message_id)
+            .on_conflict_do_nothing().returning(private_replies.c.message_id)
+        )).scalar_one_or_none()
+        return claimed is not None
+
+    async def private_reply_used(self, channel: str, comment_id: str) -> bool:
+        found = (await self.session.execute(
+            select(private_replies.c.message_id)
+            .where(private_replies.c.channel == channel, private_replies.c.comment_id == comment_id)
+        )).first()
+        return found is not None
+
+    # -- live chat ------------------------------------------------------------------------------
+
+    async def create_chat_session(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(chat_sessions).values(**values))
+
+    async def chat_session(self, session_id: uuid.UUID) -> dict[str, Any] | None:
+        row = (await self.session.execute(
+            select(chat_sessions).where(chat_sessions.c.id == session_id))).first()
+        return dict(row._mapping) if row else None
+
+    async def chat_messages(self, customer_id: uuid.UUID, account: str, after: datetime | None,
+                            limit: int) -> list[dict[str, Any]]:
+        query = (select(messages.c.id, messages.c.external_id, messages.c.direction, messages.c.text,
+                        messages.c.sent_at, messages.c.received_at, messages.c.delivery_status)
+                 .where(messages.c.customer_id == customer_id, messages.c.account == account,
+                        messages.c.delivery_status != "pending")
+                 .order_by(messages.c.received_at, messages.c.id).limit(limit))
+        if after is not None:
+            query = query.where(messages.c.received_at > after)
+        return [dict(row._mapping) for row in await self.session.execute(query)]

@@ -1,23 +1,29 @@
-"""HTTP contracts of the generic API channel."""
+"""HTTP contracts of ingest's API: the generic channel, replies, conversations, customers."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,31}$")]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+Flag = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+Visibility = Literal["public", "private"]
 
 
 class AuthorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: ExternalId
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=256)]
+    display_name: Name
+    handle: Name | None = None
     followers: int | None = Field(default=None, ge=0)
+    verified: bool = False
 
 
 class ApiMessageIn(BaseModel):
@@ -26,9 +32,11 @@ class ApiMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: ChannelName = Field(examples=["chat"])
+    account: ExternalId | None = Field(
+        default=None, description="The brand account that received it; defaults to the channel name.")
     external_id: ExternalId = Field(description="The message's id on its channel; the dedup key.")
     author: AuthorIn
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    text: Text
     sent_at: AwareDatetime = Field(description="When the author sent it, with a UTC offset.")
     reply_to: ExternalId | None = Field(
         default=None, description="external_id of the message this one answers, if any."
@@ -37,10 +45,92 @@ class ApiMessageIn(BaseModel):
         default="inbound",
         description="inbound: from the customer; outbound: the brand's reply made on the channel.",
     )
+    visibility: Visibility = "public"
+    flags: list[Flag] = Field(default_factory=list, max_length=16,
+                              description="Hints passed downstream, e.g. spam, abusive.")
+    recipient_id: ExternalId | None = Field(
+        default=None, description="For an outbound message: the customer's id it is addressed to.")
 
 
 class MessageAccepted(BaseModel):
-    message_id: uuid.UUID
+    outcome: Literal["accepted", "duplicate", "blocked", "ignored"]
+    message_id: uuid.UUID | None
+    conversation_id: uuid.UUID | None
+    customer_id: uuid.UUID | None
+    duplicate: bool = Field(description="True when this (channel, external_id) was already accepted.")
+
+
+class ReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Text
+    visibility: Visibility = Field(
+        default="private",
+        description="public: answer the customer's post in public; private: a direct message (for a "
+                    "Facebook or Instagram comment without a private thread yet, the one private reply).")
+    agent_id: Name | None = None
+    in_reply_to_message_id: uuid.UUID | None = Field(
+        default=None, description="The message to answer; defaults to the customer's latest one.")
+    template: dict[str, Any] | None = Field(
+        default=None, description="WhatsApp: a message template (name, language, components), required "
+                                  "outside the 24-hour customer service window.")
+
+
+class MessageOut(BaseModel):
+    id: uuid.UUID
     conversation_id: uuid.UUID
     customer_id: uuid.UUID
-    duplicate: bool = Field(description="True when this (channel, external_id) was already accepted.")
+    channel: str
+    account: str
+    external_id: str | None
+    direction: str
+    visibility: str
+    author_id: str
+    text: str
+    sent_at: datetime
+    received_at: datetime
+    reply_to: str | None
+    linked_message_id: uuid.UUID | None
+    flags: list[str]
+    subject: str | None
+    delivery_status: str
+    delivery_error: str | None
+    agent_id: str | None
+
+
+class ConversationStatusOut(BaseModel):
+    conversation_id: uuid.UUID
+    status: Literal["open", "resolved"]
+    changed: bool
+
+
+class IdentityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    platform: ChannelName = Field(examples=["email"])
+    external_id: ExternalId = Field(examples=["ann@example.com"])
+    handle: Name | None = None
+
+
+class IdentityOut(BaseModel):
+    platform: str
+    external_id: str
+    handle: str | None
+    source: str
+    created_at: datetime
+
+
+class CustomerOut(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    followers: int | None
+    verified: bool
+    blocked: bool
+    blocked_reason: str | None
+    identities: list[IdentityOut]
+
+
+class BlockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Name | None = None

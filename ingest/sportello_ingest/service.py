@@ -1,84 +1,178 @@
-"""Ingest's rules: dedup, identity, threading, archive, event."""
+"""Ingest's rules for what platforms tell us: messages (dedup, identity, threading, events) and receipts.
+
+Every channel ends here with the same normalised shapes, so a rule holds for all of them at once.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
-from sportello.contracts import Author, MessageReceived
+from sportello.contracts import (
+    Author,
+    ConversationStatusChanged,
+    MessageDeliveryUpdated,
+    MessageReceived,
+)
 from sportello.db import Tx
-from sportello.http.problems import InvalidRequest
-from sportello_ingest.repository import IngestRepository
-from sportello_ingest.schemas import ApiMessageIn, MessageAccepted
+from sportello_ingest import threads
+from sportello_ingest.channels.base import InboundMessage, StatusUpdate
+from sportello_ingest.repository import CustomerRow, IngestRepository, StoredMessage
+
+Outcome = Literal["accepted", "duplicate", "blocked", "ignored"]
+
+# A receipt only moves a message forward; "failed" can follow "sent" (WhatsApp reports it later).
+_EARLIER = {
+    "sent": ("pending",),
+    "delivered": ("pending", "sent"),
+    "read": ("pending", "sent", "delivered"),
+    "failed": ("pending", "sent"),
+}
 
 
-async def accept_message(tx: Tx, message: ApiMessageIn, raw: Any) -> MessageAccepted:
+@dataclass(frozen=True)
+class Accepted:
+    outcome: Outcome
+    message_id: uuid.UUID | None = None
+    conversation_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+
+
+class DuplicateInFlight(Exception):
+    """The same message is being accepted concurrently; the edge retries and finds it stored."""
+
+
+async def accept_message(tx: Tx, rules: threads.ThreadingRules, message: InboundMessage,
+                         now: datetime) -> Accepted:
     repo = IngestRepository(tx.session)
     existing = await repo.find_message(message.channel, message.external_id)
     if existing is not None:
-        return MessageAccepted(message_id=existing.id, conversation_id=existing.conversation_id,
-                               customer_id=existing.customer_id, duplicate=True)
-
-    received_at = datetime.now(UTC)
+        return Accepted("duplicate", existing.id, existing.conversation_id, existing.customer_id)
     if message.direction == "outbound":
-        # The brand's reply belongs to the customer's conversation it answers; its author is the
-        # brand account, which must never become a "customer".
-        answered = (await repo.open_conversation_of_message(message.channel, message.reply_to)
-                    if message.reply_to else None)
-        if answered is None:
-            raise InvalidRequest(
-                "An outbound message must have reply_to naming a message of an open conversation "
-                "on the same channel.")
-        (conversation_id, customer_id), opened = answered, False
+        return await _accept_brand_message(tx, repo, message, now)
+
+    customer = await _customer(repo, message)
+    if customer.blocked:
+        return Accepted("blocked", customer_id=customer.id)
+    thread = await threads.choose(repo, rules, message, customer.id, now)
+    if thread.choice in ("reopened", "continued"):
+        await _reopen(tx, repo, thread, customer.id, now)
+    message_id = await _store(tx, repo, message, thread.conversation_id, customer.id, now,
+                              opened=thread.choice == "opened", linked=thread.linked_message_id)
+    return Accepted("accepted", message_id, thread.conversation_id, customer.id)
+
+
+async def apply_status(tx: Tx, update: StatusUpdate) -> int:
+    """Apply a delivery receipt; returns how many messages moved forward."""
+    repo = IngestRepository(tx.session)
+    earlier = _EARLIER[update.status]
+    if update.external_id is not None:
+        found = await repo.find_message(update.channel, update.external_id)
+        targets = [found] if found is not None else []
+    elif update.account and update.recipient_id and update.until:
+        targets = await repo.outbound_to_recipient_until(update.account, update.channel,
+                                                         update.recipient_id, update.until, earlier)
     else:
-        customer_id = await repo.upsert_customer(message.channel, message.author.id,
-                                                 message.author.display_name,
-                                                 message.author.followers)
-        conversation_id, opened = await _thread(repo, message, customer_id, received_at)
+        targets = []
+    moved = 0
+    for target in targets:
+        if await repo.set_delivery(target.id, update.status, error=update.error, only_from=earlier):
+            await record_delivery(tx, target, update.channel, update.external_id, update.status,
+                                  update.error, update.at)
+            moved += 1
+    return moved
+
+
+async def record_delivery(tx: Tx, message: StoredMessage, channel: str, external_id: str | None,
+                          status: str, error: str | None, at: datetime) -> None:
+    await tx.outbox.add(
+        MessageDeliveryUpdated(message_id=message.id, conversation_id=message.conversation_id,
+                               channel=channel, external_id=external_id, status=status,  # type: ignore[arg-type]
+                               error=error, at=at),
+        subject=str(message.conversation_id))
+
+
+async def _customer(repo: IngestRepository, message: InboundMessage) -> CustomerRow:
+    author = message.author
+    found = await repo.customer_of(message.channel, author.id)
+    if found is not None:
+        await repo.update_profile(found.id, author.display_name, author.followers, author.verified)
+        return found
+    created = await repo.create_customer(author.display_name, author.followers, author.verified)
+    owner = await repo.add_identity(message.channel, author.id, created, author.handle, "message")
+    if owner != created:
+        raise threads.ConcurrentThreading()
+    return CustomerRow(created, blocked=False)
+
+
+async def _reopen(tx: Tx, repo: IngestRepository, thread: threads.Thread, customer_id: uuid.UUID,
+                  now: datetime) -> None:
+    sequence = await repo.set_status(thread.conversation_id, "open", now)
+    if sequence is not None:
+        reason = "continued_in_private" if thread.choice == "continued" else "reopened_by_customer"
+        await tx.outbox.add(
+            ConversationStatusChanged(conversation_id=thread.conversation_id, customer_id=customer_id,
+                                      status="open", reason=reason, sequence=sequence, at=now),
+            subject=str(thread.conversation_id))
+
+
+async def _accept_brand_message(tx: Tx, repo: IngestRepository, message: InboundMessage,
+                                now: datetime) -> Accepted:
+    """A brand message seen on the platform: the echo of our own reply, or one made natively."""
+    echo = await repo.pending_echo(message.account, message.text)
+    if echo is not None:
+        if await repo.set_delivery(echo.id, "sent", external_id=message.external_id, only_from=("pending",)):
+            await repo.unqueue(echo.id)
+            await record_delivery(tx, echo, message.channel, message.external_id, "sent", None, now)
+        return Accepted("duplicate", echo.id, echo.conversation_id, echo.customer_id)
+
+    conversation = None
+    for parent_id in message.reply_to:
+        conversation = await repo.conversation_of_message(message.channel, parent_id)
+        if conversation is not None:
+            break
+    if conversation is None and message.recipient_id:
+        customer = await repo.customer_of(message.channel, message.recipient_id)
+        if customer is not None:
+            conversation = await repo.open_conversation(customer.id, message.account)
+    if conversation is None:
+        return Accepted("ignored")  # e.g. a brand broadcast that answers no customer
+    message_id = await _store(tx, repo, message, conversation.id, conversation.customer_id, now,
+                              opened=False, linked=None)
+    return Accepted("accepted", message_id, conversation.id, conversation.customer_id)
+
+
+async def _store(tx: Tx, repo: IngestRepository, message: InboundMessage, conversation_id: uuid.UUID,
+                 customer_id: uuid.UUID, now: datetime, *, opened: bool,
+                 linked: uuid.UUID | None) -> uuid.UUID:
     message_id = uuid.uuid4()
-    stored = await repo.insert_message(
-        dict(id=message_id, conversation_id=conversation_id, customer_id=customer_id,
-             channel=message.channel, external_id=message.external_id,
-             direction=message.direction, author_id=message.author.id, text=message.text,
-             sent_at=message.sent_at, received_at=received_at, reply_to=message.reply_to)
-    )
+    reply_to = message.reply_to[0] if message.reply_to else None
+    stored = await repo.insert_message(dict(
+        id=message_id, conversation_id=conversation_id, customer_id=customer_id, channel=message.channel,
+        account=message.account, external_id=message.external_id, direction=message.direction,
+        visibility=message.visibility, author_id=message.author.id, text=message.text,
+        sent_at=message.sent_at, received_at=now, reply_to=reply_to, linked_message_id=linked,
+        flags=list(message.flags), subject=message.subject,
+        delivery_status="received" if message.direction == "inbound" else "sent",
+    ))
     if not stored:
         # Lost a race with the same message arriving twice at once: the winner emits the event.
-        # Raising rolls back what this attempt wrote (e.g. a conversation it opened).
-        raise DuplicateInFlight(message.channel, message.external_id)
+        raise DuplicateInFlight(f"{message.channel}/{message.external_id}")
     await repo.touch_conversation(conversation_id, message.sent_at)
-    await repo.archive_raw(message_id, message.channel, raw, received_at)
+    author = message.author
     await tx.outbox.add(
         MessageReceived(
             message_id=message_id, conversation_id=conversation_id, customer_id=customer_id,
             conversation_opened=opened, channel=message.channel, external_id=message.external_id,
             direction=message.direction,
-            author=Author(id=message.author.id, display_name=message.author.display_name,
-                          followers=message.author.followers),
-            text=message.text, sent_at=message.sent_at, received_at=received_at,
-            reply_to=message.reply_to,
+            author=Author(id=author.id, display_name=author.display_name, followers=author.followers,
+                          handle=author.handle, verified=author.verified),
+            text=message.text, sent_at=message.sent_at, received_at=now, reply_to=reply_to,
+            account=message.account, visibility=message.visibility, flags=message.flags,
+            linked_message_id=linked, subject=message.subject,
         ),
         subject=str(conversation_id),
     )
-    return MessageAccepted(message_id=message_id, conversation_id=conversation_id,
-                           customer_id=customer_id, duplicate=False)
-
-
-async def _thread(repo: IngestRepository, message: ApiMessageIn, customer_id: uuid.UUID,
-                  at: datetime) -> tuple[uuid.UUID, bool]:
-    """A reply joins the conversation of the message it answers while that one is open;
-    anything else joins the customer's open conversation, or opens one."""
-    if message.reply_to is not None:
-        replied = await repo.open_conversation_of_message(message.channel, message.reply_to)
-        # Only the customer's own thread: replying to someone else's post starts their own case.
-        if replied is not None and replied[1] == customer_id:
-            return replied[0], False
-    return await repo.open_conversation(customer_id, at)
-
-
-class DuplicateInFlight(Exception):
-    def __init__(self, channel: str, external_id: str) -> None:
-        super().__init__(f"{channel}/{external_id} was accepted concurrently")
-        self.channel = channel
-        self.external_id = external_id
+    return message_id

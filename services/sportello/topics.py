@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from sportello.contracts import (
     ConversationAssigned,
     ConversationQueued,
+    ConversationStatusChanged,
     CrmSynced,
     Event,
+    MessageDeliveryUpdated,
     MessageReceived,
     MessageScored,
+    ReplyRequested,
 )
 
 
@@ -37,12 +40,18 @@ CONVERSATIONS_ASSIGNMENT = Topic(
     "sportello.conversations.assignment.v1", (ConversationAssigned, ConversationQueued)
 )
 CRM_SYNCED = Topic("sportello.crm.synced.v1", (CrmSynced,))
+# Everything else that happens to a conversation in ingest, keyed by conversation id.
+CONVERSATIONS_ACTIVITY = Topic(
+    "sportello.conversations.activity.v1",
+    (ReplyRequested, MessageDeliveryUpdated, ConversationStatusChanged),
+)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     MESSAGES_RECEIVED,
     MESSAGES_SCORED,
     CONVERSATIONS_ASSIGNMENT,
     CRM_SYNCED,
+    CONVERSATIONS_ACTIVITY,
 )
 
 

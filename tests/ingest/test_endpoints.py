@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from sportello.bus.codec import decode
 from sportello.contracts import MessageReceived
 from sportello.topics import MESSAGES_RECEIVED
 from sportello_ingest.component import COMPONENT
-from sportello_ingest.tables import raw_payloads
+from sportello_ingest.tables import deliveries
 from tests.support.app import auth, running_app
 from tests.support.waiting import eventually
 
@@ -82,10 +83,13 @@ async def test_same_external_id_is_accepted_once(
     ctx = app.state.contexts["ingest"]
     async with ctx.db.transaction() as tx:
         archived = (await tx.session.execute(
-            select(raw_payloads.c.payload)
-            .where(raw_payloads.c.message_id == uuid.UUID(responses[0].json()["message_id"]))
-        )).scalar_one()
-    assert archived["external_id"] == message["external_id"]  # the raw body, verbatim
+            select(deliveries.c.body, deliveries.c.outcome)
+            .where(deliveries.c.body.contains(message["external_id"].encode()))
+            .order_by(deliveries.c.received_at)
+        )).all()
+    # Every delivery is archived verbatim, the retries too, each with what came of it.
+    assert [json.loads(body)["external_id"] for body, _ in archived] == [message["external_id"]] * 3
+    assert [outcome for _, outcome in archived] == ["accepted", "duplicate", "duplicate"]
 
 
 async def test_reply_joins_the_conversation_of_the_message_it_answers(

@@ -31,7 +31,9 @@ async def running_app(
     components: Sequence[Component], database_url: str, *, bus: Bus | None = None,
     **overrides: object,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = settings_for(database_url, bus="memory", api_tokens=SecretStr(TOKENS_SPEC),
+    # The first component's settings class, so its own settings (secrets, URLs) can be overridden.
+    settings = settings_for(database_url, components[0].settings_cls, bus="memory",
+                            api_tokens=SecretStr(TOKENS_SPEC),
                             consumer_retry_backoff_seconds=0.01, outbox_poll_seconds=0.05,
                             **overrides)
     app = create_app(components, settings, bus=bus)

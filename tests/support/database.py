@@ -13,8 +13,9 @@ from sportello.runtime import Component, migrate
 from sportello.settings import ServiceSettings
 
 
-def settings_for(database_url: str, **overrides: object) -> ServiceSettings:
-    return ServiceSettings(database_url=SecretStr(database_url), environment="test", **overrides)  # type: ignore[arg-type]
+def settings_for(database_url: str, cls: type[ServiceSettings] = ServiceSettings,
+                 **overrides: object) -> ServiceSettings:
+    return cls(database_url=SecretStr(database_url), environment="test", **overrides)  # type: ignore[arg-type]
 
 
 @asynccontextmanager

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sportello.contracts.envelope import Event
 
 Direction = Literal["inbound", "outbound"]
+Visibility = Literal["public", "private"]
+DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
 
 
 class Author(BaseModel):
@@ -19,6 +21,8 @@ class Author(BaseModel):
     id: str
     display_name: str
     followers: int | None = None
+    handle: str | None = None
+    verified: bool = False
 
 
 class MessageReceived(Event):
@@ -39,6 +43,59 @@ class MessageReceived(Event):
     sent_at: datetime
     received_at: datetime
     reply_to: str | None = None
+    # Added in place (optional, so v1 readers and records stay valid):
+    account: str | None = Field(default=None, description="The brand account, e.g. x:2244994945")
+    visibility: Visibility = "public"
+    flags: tuple[str, ...] = Field(default=(), description="Platform hints, e.g. spam, possibly_sensitive")
+    linked_message_id: uuid.UUID | None = Field(
+        default=None, description="The public message a private one continues")
+    subject: str | None = None
+
+
+class ReplyRequested(Event):
+    """An agent's reply was accepted for sending; ``MessageDeliveryUpdated`` follows its progress."""
+
+    event_type = "reply.requested"
+    event_version = 1
+
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    customer_id: uuid.UUID
+    channel: str
+    account: str
+    visibility: Visibility
+    text: str
+    agent_id: str | None
+    requested_at: datetime
+
+
+class MessageDeliveryUpdated(Event):
+    """A sent message moved on: sent (with its platform id), delivered, read, or failed (with why)."""
+
+    event_type = "message.delivery_updated"
+    event_version = 1
+
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    channel: str
+    external_id: str | None
+    status: DeliveryStatus
+    error: str | None = None
+    at: datetime
+
+
+class ConversationStatusChanged(Event):
+    """A conversation was resolved or (re)opened. ``sequence`` orders the changes of one conversation."""
+
+    event_type = "conversation.status_changed"
+    event_version = 1
+
+    conversation_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: Literal["open", "resolved"]
+    reason: Literal["resolved", "reopened_by_customer", "reopened_by_agent", "continued_in_private"]
+    sequence: int
+    at: datetime
 
 
 class Sentiment(BaseModel):

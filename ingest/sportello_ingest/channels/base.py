@@ -1,0 +1,191 @@
+"""The one interface every channel adapter implements, and the normalised shapes it speaks.
+
+Inbound, an adapter turns a verified request body into :class:`InboundMessage` and
+:class:`StatusUpdate` items; ingest's service does the rest (dedup, identity, threading, events) the same
+way for every platform. Outbound, it turns a :class:`SendRequest` into one platform API call and says
+what happened: a :class:`SendResult`, or :class:`RateLimited` / ``TransientError`` (retried with
+backoff) / ``PermanentError`` (the reply fails, with the platform's reason).
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import httpx
+
+from sportello.errors import PermanentError, TransientError
+from sportello.http.problems import Forbidden, InvalidRequest, Unauthorized
+
+Visibility = Literal["public", "private"]
+Direction = Literal["inbound", "outbound"]
+DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
+
+
+@dataclass(frozen=True)
+class Author:
+    id: str
+    display_name: str
+    handle: str | None = None
+    followers: int | None = None
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message as seen on a platform, already verified and parsed."""
+
+    channel: str
+    account: str  # the brand account that received it, e.g. "x:2244994945"
+    external_id: str
+    author: Author
+    text: str
+    sent_at: datetime
+    visibility: Visibility
+    direction: Direction = "inbound"
+    # External ids this message answers, nearest first (e-mail has In-Reply-To then References).
+    reply_to: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    subject: str | None = None
+    # For a brand message seen on the platform (direction outbound): the customer it addresses.
+    recipient_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A platform's delivery receipt for a message we sent.
+
+    Either one message (``external_id``) or, for watermark receipts (Messenger's ``read``), every
+    message sent to ``recipient_id`` on ``account`` up to ``until``.
+    """
+
+    channel: str
+    status: DeliveryStatus
+    at: datetime
+    external_id: str | None = None
+    account: str | None = None
+    recipient_id: str | None = None
+    until: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Parsed:
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """An agent's reply, with everything the platform call needs (resolved by ingest beforehand)."""
+
+    message_id: uuid.UUID
+    channel: str
+    account: str
+    visibility: Visibility
+    text: str
+    # The customer's id on this platform (for a DM / Messenger / WhatsApp / e-mail recipient).
+    recipient_id: str | None
+    # The external id being answered: the post for a public reply, the comment for a private reply,
+    # the e-mail for In-Reply-To.
+    in_reply_to: str | None
+    # private reply to a public comment (the customer has no private identity on the platform yet)
+    private_reply_to_comment: bool = False
+    references: tuple[str, ...] = ()
+    subject: str | None = None
+    template: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    external_id: str
+    # Platforms answering a private reply name the customer's private id (e.g. a Messenger PSID):
+    # ingest links it to the customer so their next DM continues the same conversation.
+    recipient_id: str | None = None
+    status: DeliveryStatus = "sent"
+
+
+class RateLimited(TransientError):
+    def __init__(self, retry_after_seconds: float, detail: str = "rate limited") -> None:
+        super().__init__(f"{detail}; retry after {retry_after_seconds:.0f}s")
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """What ingest knows about a conversation when an agent asks to reply in it."""
+
+    visibility: Visibility
+    text: str
+    has_template: bool
+    # The customer's last inbound message in this channel, public and private.
+    last_public_external_id: str | None
+    last_private_at: datetime | None
+    private_recipient_id: str | None
+    now: datetime
+
+
+class ChannelAdapter(ABC):
+    """A platform. Subclasses set ``channel`` and implement parse and send."""
+
+    channel: str
+    supports: tuple[Visibility, ...] = ("public", "private")
+
+    @property
+    def private_platform(self) -> str:
+        """Where the customer's private id lives (Facebook comments: their Messenger PSID)."""
+        return self.channel
+
+    @abstractmethod
+    def parse(self, body: bytes) -> Parsed:
+        """Parse a verified webhook body; raise ``PermanentError`` if it is not the platform's format."""
+
+    @abstractmethod
+    async def send(self, client: httpx.AsyncClient, request: SendRequest) -> SendResult:
+        """Make the platform call for one reply."""
+
+    def check_reply(self, context: ReplyContext) -> None:
+        """Reject, before queueing, a reply the platform would refuse (raise a Problem)."""
+        if context.visibility not in self.supports:
+            raise InvalidRequest(f"{self.channel} has no {context.visibility} replies; "
+                                 f"use one of: {', '.join(self.supports)}.")
+
+
+def verify_signature(given: str | None, expected: str, *, header: str) -> None:
+    """Constant-time comparison; a missing signature is 401, a wrong one 403."""
+    if not given:
+        raise Unauthorized(f"Missing {header} header.")
+    if not hmac.compare_digest(given.strip(), expected):
+        raise Forbidden(f"{header} does not match the request body.")
+
+
+def raise_for_platform_status(response: httpx.Response, *, retry_after: float | None = None) -> None:
+    """Map an HTTP answer to the retry policy: 429 waits, 5xx retries, other 4xx fail the reply."""
+    if response.status_code == 429:
+        raise RateLimited(retry_after if retry_after is not None else retry_after_of(response),
+                          f"{response.request.url.host} answered 429")
+    if response.status_code >= 500:
+        raise TransientError(f"platform error {response.status_code}")
+    if response.status_code >= 400:
+        raise PermanentError(f"platform refused the message ({response.status_code}): "
+                             f"{response.text[:300]}")
+
+
+def retry_after_of(response: httpx.Response, default: float = 60.0) -> float:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return default
+        return max(0.0, (moment - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,33 @@
+"""What every ingest endpoint module needs: its context, the channel adapters, the webhook answer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+from fastapi import Depends
+
+from sportello.http.problems import NotFound
+from sportello.runtime import Context, context_of
+from sportello_ingest.channels.base import ChannelAdapter
+from sportello_ingest.channels.registry import Channels
+
+IngestContext = Annotated[Context, Depends(context_of("ingest"))]
+CHANNELS = "channels"
+
+
+def channels_of(ctx: Context) -> Channels:
+    channels: Channels = ctx.state[CHANNELS]
+    return channels
+
+
+def adapter_of(ctx: Context, channel: str, setting: str) -> ChannelAdapter:
+    """The channel's adapter, or a 404 naming the setting that turns it on (never accept unverified)."""
+    adapter = channels_of(ctx).get(channel)
+    if adapter is None:
+        raise NotFound(f"The {channel} channel is not configured (set SPORTELLO_{setting.upper()}).")
+    return adapter
+
+
+def webhook_answer(outcomes: Counter[str]) -> dict[str, int]:
+    return dict(outcomes)

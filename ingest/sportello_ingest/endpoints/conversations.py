@@ -1,0 +1,78 @@
+"""Agents' actions owned by ingest: reply in the customer's channel, resolve, reopen; message lookup."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, status
+
+from sportello.http.auth import Principal, require
+from sportello.http.problems import NotFound
+from sportello_ingest import conversations, replies
+from sportello_ingest.endpoints.common import IngestContext, channels_of
+from sportello_ingest.repository import IngestRepository
+from sportello_ingest.schemas import ConversationStatusOut, MessageOut, ReplyIn
+from sportello_ingest.sender import WAKEUP
+
+router = APIRouter(tags=["conversations"])
+Agent = Annotated[Principal, Depends(require("agent"))]
+
+
+@router.post("/v1/conversations/{conversation_id}/replies", response_model=MessageOut,
+             status_code=status.HTTP_202_ACCEPTED,
+             summary="Reply in the customer's channel; the message is sent asynchronously",
+             responses={400: {"description": "The channel cannot carry this reply"},
+                        404: {"description": "No such conversation"},
+                        409: {"description": "The comment already had its one private reply"}})
+async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: IngestContext, _: Agent) -> MessageOut:
+    async with ctx.db.transaction() as tx:
+        message_id = await replies.queue_reply(tx, channels_of(ctx), conversation_id, body, datetime.now(UTC))
+        stored = await IngestRepository(tx.session).message(message_id)
+    wakeup = ctx.state.get(WAKEUP)
+    if wakeup is not None:
+        wakeup.set()  # the sender in this process goes now rather than at its next poll
+    return MessageOut.model_validate(stored)
+
+
+async def _status(ctx: IngestContext, conversation_id: uuid.UUID,
+                  wanted: Literal["open", "resolved"]) -> ConversationStatusOut:
+    async with ctx.db.transaction() as tx:
+        changed = await conversations.change_status(tx, conversation_id, wanted, datetime.now(UTC))
+    return ConversationStatusOut(conversation_id=conversation_id, status=wanted, changed=changed)
+
+
+@router.post("/v1/conversations/{conversation_id}/resolve", response_model=ConversationStatusOut,
+             summary="Resolve a conversation (idempotent)")
+async def resolve(conversation_id: uuid.UUID, ctx: IngestContext, _: Agent) -> ConversationStatusOut:
+    return await _status(ctx, conversation_id, "resolved")
+
+
+@router.post("/v1/conversations/{conversation_id}/reopen", response_model=ConversationStatusOut,
+             summary="Reopen a resolved conversation (idempotent)",
+             responses={409: {"description": "The customer has another open conversation on the account"}})
+async def reopen(conversation_id: uuid.UUID, ctx: IngestContext, _: Agent) -> ConversationStatusOut:
+    return await _status(ctx, conversation_id, "open")
+
+
+@router.get("/v1/messages/{message_id}", response_model=MessageOut, summary="One message, with its "
+            "delivery status")
+async def message(message_id: uuid.UUID, ctx: IngestContext, _: Agent) -> MessageOut:
+    async with ctx.db.transaction() as tx:
+        found = await IngestRepository(tx.session).message(message_id)
+    if found is None:
+        raise NotFound(f"No message {message_id}.")
+    return MessageOut.model_validate(found)
+
+
+@router.get("/v1/channels/{channel}/messages/{external_id}", response_model=MessageOut,
+            summary="A message by its platform id")
+async def message_by_external_id(channel: str, external_id: str, ctx: IngestContext, _: Agent) -> MessageOut:
+    async with ctx.db.transaction() as tx:
+        repo = IngestRepository(tx.session)
+        stored = await repo.find_message(channel, external_id)
+        found = await repo.message(stored.id) if stored else None
+    if found is None:
+        raise NotFound(f"No {channel} message {external_id}.")
+    return MessageOut.model_validate(found)
