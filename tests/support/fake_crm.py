@@ -18,55 +18,31 @@ As a process (end-to-end tests): ``python -m tests.support.fake_crm --port 8900 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import itertools
-import socket
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any
+from sportello_deploy.fakes.server import FakeServer
 
 
-@dataclass
-class Fault:
-    method: str
-    status: int | None  # None: answer normally, after the delay
-    delay: float = 0.0
-    remaining: int = 1
+class FakeCrm(FakeServer):
+    name = "fake-crm"
 
-
-@dataclass
-class FakeCrm:
-    token: str | None = None
-    requests: list[RecordedRequest] = field(default_factory=list)
-    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)  # contact id -> contact
-    interactions: dict[str, dict[str, Any]] = field(default_factory=dict)  # interaction id -> it
-    faults: list[Fault] = field(default_factory=list)
-    _by_key: dict[str, str] = field(default_factory=dict)  # idempotency key -> interaction id
-    _ids: Iterator[int] = field(default_factory=itertools.count)
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
-    port: int = 0
+    def __init__(self, token: str | None = None) -> None:
+        super().__init__()
+        self.token = token
+        self.contacts: dict[str, dict[str, Any]] = {}  # contact id -> contact
+        self.interactions: dict[str, dict[str, Any]] = {}  # interaction id -> it
+        self._by_key: dict[str, str] = {}  # idempotency key -> interaction id
+        self._ids: Iterator[int] = itertools.count()
 
     # -- inspection -------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def contact_by_ref(self, external_ref: str) -> dict[str, Any] | None:
         return next((c for c in self.contacts.values() if c["external_ref"] == external_ref), None)
@@ -77,46 +53,29 @@ class FakeCrm:
             return []
         return [i for i in self.interactions.values() if i["contact_id"] == contact["id"]]
 
-    def requests_to(self, method: str, path_part: str = "") -> list[RecordedRequest]:
-        return [r for r in self.requests if r.method == method and path_part in r.path]
-
-    def fail_next(self, method: str, status: int | None = 503, *, times: int = 1,
-                  delay: float = 0.0) -> None:
-        self.faults.append(Fault(method, status, delay, times))
-
     def forget_contact(self, contact_id: str) -> None:
         """As if the contact were deleted in the CRM (interactions stay, like an archive)."""
         self.contacts.pop(contact_id, None)
 
     # -- HTTP -------------------------------------------------------------------------------------
 
-    @property
-    def app(self) -> Starlette:
-        return Starlette(routes=[
+    def routes(self) -> list[Route]:
+        return [
             Route("/contacts/{external_ref}", self._put_contact, methods=["PUT"]),
             Route("/contacts/{contact_id}/interactions", self._post_interaction, methods=["POST"]),
             Route("/_fake/state", self._state, methods=["GET"]),
             Route("/_fake/faults", self._add_fault, methods=["POST"]),
-        ])
+        ]
 
-    async def _intercept(self, request: Request) -> tuple[Any, JSONResponse | None]:
+    async def _intercept(self, request: Request) -> tuple[Any, Response | None]:
         """Record the request; answer for it when unauthorised or a fault is queued."""
-        body = await request.body()
-        payload: Any = None
-        with contextlib.suppress(ValueError):
-            payload = await request.json() if body else None
-        self.requests.append(RecordedRequest(request.method, request.url.path,
-                                             dict(request.headers), payload))
         authorization = request.headers.get("authorization")
         if self.token is not None and authorization != f"Bearer {self.token}":
-            return payload, JSONResponse({"error": "unauthorized"}, status_code=401)
-        for fault in self.faults:
-            if fault.method == request.method and fault.remaining > 0:
-                fault.remaining -= 1
-                await asyncio.sleep(fault.delay)
-                if fault.status is not None:
-                    return payload, JSONResponse({"error": "injected"}, status_code=fault.status)
-                break
+            await self.intercept(request)
+            return None, JSONResponse({"error": "unauthorized"}, status_code=401)
+        payload, answer = await self.intercept(request)
+        if answer is not None:
+            return payload, answer
         if not isinstance(payload, dict):
             return payload, JSONResponse({"error": "a JSON object is required"}, status_code=400)
         return payload, None
@@ -153,42 +112,14 @@ class FakeCrm:
 
     async def _state(self, request: Request) -> JSONResponse:
         return JSONResponse({"contacts": self.contacts, "interactions": self.interactions,
-                             "requests": [asdict(r) for r in self.requests]})
+                             "requests": [{"method": r.method, "path": r.path, "headers": r.headers,
+                                           "json": r.json} for r in self.requests]})
 
     async def _add_fault(self, request: Request) -> JSONResponse:
         spec = await request.json()
         self.fail_next(spec["method"], spec.get("status", 503), times=spec.get("times", 1),
                        delay=spec.get("delay", 0.0))
         return JSONResponse({"queued": len(self.faults)}, status_code=201)
-
-    # -- lifecycle (in the test's event loop) -----------------------------------------------------
-
-    async def start(self) -> None:
-        # Bind first (port 0): the OS picks a free port and nobody can take it before we serve.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1)
-        self._server = _InTaskServer(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="fake-crm")
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises the startup error
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-
-
-class _InTaskServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # Runs inside the test process: leave its signal handlers (Ctrl-C) alone.
-        yield
 
 
 @contextlib.asynccontextmanager
