@@ -13,6 +13,7 @@ import contextlib
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
@@ -30,6 +31,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     json: Any
+    at: datetime
 
 
 @dataclass
@@ -79,7 +81,8 @@ class FakeServer:
         with contextlib.suppress(ValueError):
             payload = await request.json() if body else None
         self.requests.append(RecordedRequest(request.method, request.url.path, dict(request.query_params),
-                                             dict(request.headers), body, payload))
+                                             dict(request.headers), body, payload,
+                                             datetime.now(UTC)))
         for fault in self.faults:
             if fault.method == request.method and fault.remaining > 0:
                 fault.remaining -= 1
