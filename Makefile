@@ -6,7 +6,7 @@ PACKAGES := services deploy ingest priority assignment crm-sync gateway
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= .sportello
 
-.PHONY: help install run up down status test test-unit lint bench clean
+.PHONY: help install run up down status test test-unit lint bench replay clean
 
 help:
 	@echo "make run    embedded mode: one process, embedded PostgreSQL, in-process bus, API on :8000"
@@ -15,6 +15,7 @@ help:
 	@echo "make down   stop what 'make up' started"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  end-to-end benchmark on the real stack (msg/s, p50/p99 ingest->assigned)"
+	@echo "make replay DATA=<twcs csv>  replay real X traffic through the webhook and reply paths"
 
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m sportello_deploy.bench
+
+DATA ?= ../shared/data/twcs/twcs_head5000.csv
+replay: $(STAMP)
+	$(PY) -m sportello_deploy.replay $(DATA) $(REPLAY_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -27,10 +24,7 @@ from sportello.bus.base import IncomingRecord
 from sportello.bus.codec import decode
 from sportello.contracts import ConversationAssigned
 from sportello.topics import CONVERSATIONS_ASSIGNMENT
-from sportello_deploy import tokens
-from sportello_deploy.kafka import KafkaBroker
-from sportello_deploy.postgres import start_postgres
-from sportello_deploy.processes import ServiceProcess, base_env, free_port, migrate_all
+from sportello_deploy.private_stack import private_stack
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -111,30 +105,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="sportello-bench-"))
-    broker = KafkaBroker(work / "kafka")
-    services: list[ServiceProcess] = []
-    postgres = None
-    try:
-        bootstrap = broker.start(timeout=90)
-        postgres = start_postgres(work / "postgres")
-        database_url = postgres.create_database("bench")
-        api_tokens = tokens.load_or_create(work / "tokens.json")
-        # Enough agents that nothing queues: the benchmark measures the pipeline, not a full team.
-        agents = [{"name": f"agent-{i}", "team": "bench", "capacity": 50, "presence": "online"}
-                  for i in range(2 + (args.messages * (args.rounds + 1)) // 50)]
-        env = base_env(database_url, bootstrap, tokens.spec(api_tokens),
-                       SPORTELLO_ASSIGNMENT_SEED_AGENTS=json.dumps(agents),
-                       SPORTELLO_LOG_LEVEL="WARNING")
-        migrate_all(env)
-        services = [ServiceProcess(name, free_port(), env, work / "logs" / f"{name}.log")
-                    for name in ("ingest", "priority", "assignment", "crm-sync", "gateway")]
-        for service in services:
-            service.start()
-        for service in services:
-            service.wait_ready(timeout=90)
-        ingest_url = services[0].url
-        token = api_tokens["integration"]
+    # Enough agents that nothing queues: the benchmark measures the pipeline, not a full team.
+    agents = [{"name": f"agent-{i}", "team": "bench", "capacity": 50, "presence": "online"}
+              for i in range(2 + (args.messages * (args.rounds + 1)) // 50)]
+    with private_stack("bench", SPORTELLO_ASSIGNMENT_SEED_AGENTS=json.dumps(agents),
+                       SPORTELLO_LOG_LEVEL="WARNING") as stack:
+        ingest_url = stack.url("ingest")
+        token = stack.tokens["integration"]
+        bootstrap = stack.bootstrap
         asyncio.run(_round(ingest_url, token, bootstrap, max(50, args.messages // 10),
                            args.concurrency))  # warm-up: JITs nothing, but fills pools and caches
         results = [asyncio.run(_round(ingest_url, token, bootstrap, args.messages,
@@ -151,13 +129,6 @@ def main() -> None:
               f"end-to-end {statistics.median(r['end_to_end_msg_per_s'] for r in results):.0f} "
               f"msg/s  p50 {statistics.median(r['p50_ms'] for r in results):.0f} ms  "
               f"p99 {statistics.median(r['p99_ms'] for r in results):.0f} ms")
-    finally:
-        for service in services:
-            service.terminate(timeout=20)
-        broker.stop()
-        if postgres is not None:
-            postgres.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

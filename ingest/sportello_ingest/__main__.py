@@ -1,4 +1,5 @@
 from sportello.cli import main
 from sportello_ingest.component import COMPONENT
+from sportello_ingest.replay import COMMAND as REPLAY
 
-main([COMPONENT])
+main([COMPONENT], commands_extra=[REPLAY])

@@ -12,15 +12,15 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from sportello.db import Tx
+from sportello.db import Database, Tx
 from sportello.errors import PermanentError
 from sportello.http.problems import InvalidRequest
-from sportello.runtime import Context
+from sportello.settings import ServiceSettings
 from sportello_ingest import service, threads
 from sportello_ingest.channels.base import ChannelAdapter, InboundMessage, Parsed
 from sportello_ingest.repository import IngestRepository
@@ -31,13 +31,23 @@ T = TypeVar("T")
 ATTEMPTS = 4
 
 
+class IntakeContext(Protocol):
+    """What intake needs: a component's Context, or the replay command's own database handle."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def settings(self) -> ServiceSettings: ...
+
+
 def rules_of(settings: IngestSettings) -> threads.ThreadingRules:
     return threads.ThreadingRules(
         reopen_window=timedelta(seconds=settings.reopen_window_seconds),
         dm_continuation_window=timedelta(seconds=settings.dm_continuation_window_seconds))
 
 
-async def in_transaction(ctx: Context, work: Callable[[Tx], Awaitable[T]]) -> T:
+async def in_transaction(ctx: IntakeContext, work: Callable[[Tx], Awaitable[T]]) -> T:
     """Run ``work`` in a transaction, again if a concurrent delivery for the same customer won a race."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -50,7 +60,7 @@ async def in_transaction(ctx: Context, work: Callable[[Tx], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-async def archive(ctx: Context, channel: str, content_type: str, body: bytes) -> uuid.UUID:
+async def archive(ctx: IntakeContext, channel: str, content_type: str, body: bytes) -> uuid.UUID:
     delivery_id = uuid.uuid4()
     async with ctx.db.transaction() as tx:
         await IngestRepository(tx.session).archive(delivery_id, channel, content_type, body,
@@ -58,13 +68,13 @@ async def archive(ctx: Context, channel: str, content_type: str, body: bytes) ->
     return delivery_id
 
 
-async def receive(ctx: Context, adapter: ChannelAdapter, body: bytes, content_type: str) -> Counter[str]:
+async def receive(ctx: IntakeContext, adapter: ChannelAdapter, body: bytes, content_type: str) -> Counter[str]:
     """Archive a verified body, then ingest it. Returns the outcome counts (e.g. accepted: 2)."""
     delivery_id = await archive(ctx, adapter.channel, content_type, body)
     return await process(ctx, adapter, delivery_id, body)
 
 
-async def process(ctx: Context, adapter: ChannelAdapter, delivery_id: uuid.UUID, body: bytes) -> Counter[str]:
+async def process(ctx: IntakeContext, adapter: ChannelAdapter, delivery_id: uuid.UUID, body: bytes) -> Counter[str]:
     try:
         parsed = adapter.parse(body)
     except PermanentError as exc:
@@ -73,7 +83,7 @@ async def process(ctx: Context, adapter: ChannelAdapter, delivery_id: uuid.UUID,
     return await apply(ctx, parsed, delivery_id)
 
 
-async def apply(ctx: Context, parsed: Parsed, delivery_id: uuid.UUID) -> Counter[str]:
+async def apply(ctx: IntakeContext, parsed: Parsed, delivery_id: uuid.UUID) -> Counter[str]:
     settings = ctx.settings
     assert isinstance(settings, IngestSettings)
     rules = rules_of(settings)
@@ -91,7 +101,7 @@ async def apply(ctx: Context, parsed: Parsed, delivery_id: uuid.UUID) -> Counter
     return await in_transaction(ctx, work)
 
 
-async def accept_one(ctx: Context, message: InboundMessage, delivery_id: uuid.UUID) -> service.Accepted:
+async def accept_one(ctx: IntakeContext, message: InboundMessage, delivery_id: uuid.UUID) -> service.Accepted:
     """One message (the API, chat and e-mail channels), its archive row marked in the same transaction."""
     settings = ctx.settings
     assert isinstance(settings, IngestSettings)
@@ -106,7 +116,7 @@ async def accept_one(ctx: Context, message: InboundMessage, delivery_id: uuid.UU
     return await in_transaction(ctx, work)
 
 
-async def _mark(ctx: Context, delivery_id: uuid.UUID, outcome: str, detail: str) -> None:
+async def _mark(ctx: IntakeContext, delivery_id: uuid.UUID, outcome: str, detail: str) -> None:
     async with ctx.db.transaction() as tx:
         await IngestRepository(tx.session).mark_delivery(delivery_id, outcome, detail, datetime.now(UTC))
 

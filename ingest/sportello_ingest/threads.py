@@ -1,8 +1,9 @@
 """Which conversation a new customer message belongs to.
 
 In order:
-1. **A reply follows its parent**: the conversation of the first message it answers that belongs to this
-   customer (their own post, or the brand's answer to them).
+1. **A reply follows its parent**: the conversation of the first message it answers, whoever wrote it.
+   A public thread is one case: a second customer joining a thread under someone else's complaint, or
+   answering the brand's reply to them, is part of that case (the message keeps its own author).
 2. **One open conversation per customer per brand account**: anything else joins it.
 3. **A private message continues a recent public one**: within the continuation window of the customer's
    last public message on the account, that conversation is continued (reopened if resolved) and the two
@@ -54,7 +55,7 @@ async def choose(repo: IngestRepository, rules: ThreadingRules, message: Inbound
 
     for parent_id in message.reply_to:
         parent = await repo.conversation_of_message(message.channel, parent_id)
-        if parent is not None and parent.customer_id == customer_id:
+        if parent is not None:
             if parent.status == "open" or _recent(parent, rules.reopen_window, now):
                 return await _use(repo, parent, "joined", linked)
             break
@@ -89,6 +90,6 @@ async def _use(repo: IngestRepository, conversation: ConversationRow, choice: Ch
         return Thread(conversation.id, "joined", linked)
     current = await repo.open_conversation(conversation.customer_id, conversation.account)
     if current is not None:
-        # The customer already has another open conversation on this account: join that one.
+        # Its owner already has another open conversation on this account: join that one.
         return Thread(current.id, "joined", linked)
     return Thread(conversation.id, "reopened" if choice == "joined" else choice, linked)

@@ -1,19 +1,33 @@
-"""The command line every service shares: ``python -m sportello_<service> serve|migrate``."""
+"""The command line every service shares: ``python -m sportello_<service> serve|migrate``.
+
+A service may add its own commands (ingest's ``replay``) as :class:`Command` objects.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import uvicorn
 
 from sportello.db.migrations import revision
 from sportello.observability.logging import configure_logging
 from sportello.runtime import Component, create_app, migrate
+from sportello.settings import ServiceSettings
 
 
-def main(components: Sequence[Component], argv: Sequence[str] | None = None) -> None:
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, ServiceSettings], None]
+
+
+def main(components: Sequence[Component], argv: Sequence[str] | None = None,
+         commands_extra: Sequence[Command] = ()) -> None:
     name = "+".join(component.name for component in components)
     parser = argparse.ArgumentParser(prog=f"sportello-{name}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -24,9 +38,16 @@ def main(components: Sequence[Component], argv: Sequence[str] | None = None) -> 
     commands.add_parser("migrate", help="apply database migrations and exit")
     new_revision = commands.add_parser("revision", help="autogenerate a migration (development)")
     new_revision.add_argument("-m", "--message", required=True)
+    for command in commands_extra:
+        command.add_arguments(commands.add_parser(command.name, help=command.help))
     args = parser.parse_args(argv)
 
     settings = components[0].settings_cls()
+    for command in commands_extra:
+        if args.command == command.name:
+            configure_logging(settings.log_level, json=settings.log_json, service=name)
+            command.run(args, settings)
+            return
     if args.command == "migrate":
         configure_logging(settings.log_level, json=settings.log_json, service=name)
         asyncio.run(migrate(components, settings))

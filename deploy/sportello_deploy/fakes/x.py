@@ -3,7 +3,8 @@
 ``POST /2/tweets`` with ``{"text", "reply": {"in_reply_to_tweet_id"}}`` answers 201
 ``{"data": {"id", "text"}}``; ``POST /2/dm_conversations/with/{participant_id}/messages`` with
 ``{"text"}`` answers 201 ``{"data": {"dm_conversation_id", "dm_event_id"}}``. Both need
-``Authorization: Bearer <token>`` (401 otherwise). A 280-character limit applies to posts.
+``Authorization: Bearer <token>`` (401 otherwise). Post length is not checked here: X's weighted count
+is the adapter's job, tested there.
 ``id_for`` lets a caller choose the id a post gets (the replay tool uses the dataset's own ids).
 """
 
@@ -52,8 +53,6 @@ class FakeX(FakeServer):
         payload, answer = await self._checked(request)
         if answer is not None:
             return answer
-        if len(payload["text"]) > 280:
-            return JSONResponse({"title": "Invalid Request", "detail": "text is too long"}, status_code=400)
         tweet_id = (self.id_for(payload) if self.id_for else None) or str(next(self._ids))
         self.posts[tweet_id] = payload
         return JSONResponse({"data": {"id": tweet_id, "text": payload["text"]}}, status_code=201)

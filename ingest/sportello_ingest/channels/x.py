@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -51,6 +52,20 @@ def sign(secret: str, payload: bytes) -> str:
 
 def crc_response(secret: str, crc_token: str) -> dict[str, str]:
     return {"response_token": sign(secret, crc_token.encode())}
+
+
+_URL = re.compile(r"https?://\S+")
+_LEADING_MENTIONS = re.compile(r"^(?:@\w+\s+)+")
+
+
+def weighted_length(text: str) -> int:
+    """X's count for a reply: every link counts 23 (t.co), leading @mentions of a reply are free.
+
+    (X also weighs CJK characters double; we do not, so such a post may still be refused by X and then
+    fails with X's reason.)
+    """
+    body = _LEADING_MENTIONS.sub("", text)
+    return len(_URL.sub("x" * 23, body))
 
 
 def account_of(user_id: str) -> str:
@@ -95,7 +110,7 @@ class XAdapter(ChannelAdapter):
     def check_reply(self, context: ReplyContext) -> None:
         super().check_reply(context)
         limit = MAX_POST_CHARS if context.visibility == "public" else MAX_DM_CHARS
-        if len(context.text) > limit:
+        if weighted_length(context.text) > limit:
             raise InvalidRequest(f"An X {context.visibility} reply has at most {limit} characters.")
         if context.visibility == "public" and context.last_public_external_id is None:
             raise InvalidRequest("The customer has no public post in this conversation to reply to.")
