@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import statistics
 import time
 import uuid
@@ -24,6 +25,7 @@ from sportello.bus.base import IncomingRecord
 from sportello.bus.codec import decode
 from sportello.contracts import ConversationAssigned
 from sportello.topics import CONVERSATIONS_ASSIGNMENT
+from sportello_deploy.fakes.x import webhook_headers
 from sportello_deploy.private_stack import private_stack
 
 
@@ -98,6 +100,35 @@ async def _round(ingest_url: str, token: str, bootstrap: str, messages: int,
     }
 
 
+async def _webhook_round(ingest_url: str, secret: str, requests: int, concurrency: int) -> dict[str, float]:
+    """Signed X Account Activity deliveries (one mention each) against the webhook: intake alone."""
+    run = uuid.uuid4().hex[:8]
+    bodies = [json.dumps({"for_user_id": "bench-brand", "tweet_create_events": [{
+        "id_str": f"{run}{n}", "text": "@brand still no refund, third time asking!",
+        "timestamp_ms": str(int(time.time() * 1000)), "created_at": "Tue Oct 31 22:10:47 +0000 2017",
+        "user": {"id_str": f"{run}-c{n}", "name": "Bench", "screen_name": f"bench{n}", "followers_count": n},
+    }]}).encode() for n in range(requests)]
+    latencies: list[float] = []
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            started = time.perf_counter()
+            response = await client.post(f"{ingest_url}/v1/channels/x/webhook", content=body,
+                                         headers=webhook_headers(secret, body))
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return {"requests_per_s": requests / (time.perf_counter() - started),
+            "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * _percentile(latencies, 0.99)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m sportello_deploy.bench")
     parser.add_argument("--messages", type=int, default=1000)
@@ -108,8 +139,9 @@ def main() -> None:
     # Enough agents that nothing queues: the benchmark measures the pipeline, not a full team.
     agents = [{"name": f"agent-{i}", "team": "bench", "capacity": 50, "presence": "online"}
               for i in range(2 + (args.messages * (args.rounds + 1)) // 50)]
+    secret = secrets.token_urlsafe(24)
     with private_stack("bench", SPORTELLO_ASSIGNMENT_SEED_AGENTS=json.dumps(agents),
-                       SPORTELLO_LOG_LEVEL="WARNING") as stack:
+                       SPORTELLO_LOG_LEVEL="WARNING", SPORTELLO_X_CONSUMER_SECRET=secret) as stack:
         ingest_url = stack.url("ingest")
         token = stack.tokens["integration"]
         bootstrap = stack.bootstrap
@@ -129,6 +161,15 @@ def main() -> None:
               f"end-to-end {statistics.median(r['end_to_end_msg_per_s'] for r in results):.0f} "
               f"msg/s  p50 {statistics.median(r['p50_ms'] for r in results):.0f} ms  "
               f"p99 {statistics.median(r['p99_ms'] for r in results):.0f} ms")
+        hooks = [asyncio.run(_webhook_round(ingest_url, secret, args.messages, args.concurrency))
+                 for _ in range(args.rounds)]
+        print(f"\nX webhook intake (signed Account Activity deliveries, one mention each), {args.messages} "
+              f"requests x {args.rounds} rounds, concurrency {args.concurrency}")
+        for i, r in enumerate(hooks, 1):
+            print(f"  round {i}: {r['requests_per_s']:.0f} req/s  p50 {r['p50_ms']:.0f} ms  p99 {r['p99_ms']:.0f} ms")
+        print(f"  median: {statistics.median(r['requests_per_s'] for r in hooks):.0f} req/s  "
+              f"p50 {statistics.median(r['p50_ms'] for r in hooks):.0f} ms  "
+              f"p99 {statistics.median(r['p99_ms'] for r in hooks):.0f} ms")
 
 
 if __name__ == "__main__":

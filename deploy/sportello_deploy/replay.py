@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import csv
-import hashlib
-import hmac
 import html
 import json
 import re
@@ -40,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from sportello_deploy.fakes.x import FakeX
+from sportello_deploy.fakes.x import FakeX, webhook_headers
 from sportello_deploy.private_stack import PrivateStack, private_stack
 
 _MENTION = re.compile(r"@(\w+)")
@@ -172,10 +169,8 @@ class Replay:
             "user": {"id_str": tweet.author, "name": tweet.author, "screen_name": tweet.author},
         }
         body = json.dumps({"for_user_id": brand, "tweet_create_events": [event]}).encode()
-        signature = base64.b64encode(hmac.new(self.secret.encode(), body, hashlib.sha256).digest()).decode()
         response = await client.post(f"{self.stack.url('ingest')}/v1/channels/x/webhook", content=body,
-                                     headers={"x-twitter-webhooks-signature": f"sha256={signature}",
-                                              "content-type": "application/json"})
+                                     headers=webhook_headers(self.secret, body))
         response.raise_for_status()
 
     async def _brand_reply(self, client: httpx.AsyncClient, tweet: Tweet) -> None:

@@ -10,6 +10,9 @@ is the adapter's job, tested there.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +24,13 @@ from starlette.routing import Route
 from sportello_deploy.fakes.server import FakeServer
 
 IdChooser = Callable[[dict[str, Any]], str | None]
+
+
+def webhook_headers(consumer_secret: str, body: bytes) -> dict[str, str]:
+    """The headers X sends with an Account Activity delivery: the body signed with the consumer secret."""
+    digest = hmac.new(consumer_secret.encode(), body, hashlib.sha256).digest()
+    return {"x-twitter-webhooks-signature": "sha256=" + base64.b64encode(digest).decode(),
+            "content-type": "application/json"}
 
 
 class FakeX(FakeServer):

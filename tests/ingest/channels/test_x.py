@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sportello.bus.codec import decode
 from sportello.contracts import MessageDeliveryUpdated, MessageReceived
 from sportello.topics import CONVERSATIONS_ACTIVITY, MESSAGES_RECEIVED
-from sportello_deploy.fakes.x import FakeX
+from sportello_deploy.fakes.x import FakeX, webhook_headers
 from sportello_ingest.component import COMPONENT
 from sportello_ingest.tables import deliveries, messages
 from tests.support.app import auth, running_app
@@ -50,10 +50,8 @@ async def ingest(database_url: str, fake_x: FakeX) -> AsyncIterator[tuple[FastAP
 
 
 def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
-    # Computed here from the documented scheme, not with the code under test.
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return {"x-twitter-webhooks-signature": "sha256=" + base64.b64encode(digest).decode(),
-            "content-type": "application/json"}
+    # Signed the way X does (the platform side's code, not the code under test).
+    return webhook_headers(secret, body)
 
 
 def tweet(author: str, text: str, *, reply_to: str | None = None, at: datetime | None = None,
@@ -208,7 +206,7 @@ async def test_public_and_private_replies_reach_x_and_become_sent(
 async def test_the_echo_of_our_own_reply_is_not_a_second_message(
     ingest: tuple[FastAPI, httpx.AsyncClient], fake_x: FakeX,
 ) -> None:
-    app, client = ingest
+    _, client = ingest
     mention = tweet("1006", "@brand is the store open on sunday?")
     await deliver(client, activity(tweets=(mention,)))
     conversation = (await stored(client, mention["id_str"]))["conversation_id"]
