@@ -129,8 +129,8 @@ class Replay:
         self.played = {t.id: asyncio.Event() for t in self.tweets}
 
     def id_for(self, payload: dict[str, Any]) -> str | None:
-        answered = (payload.get("reply") or {}).get("in_reply_to_tweet_id")
-        queue = self.pending_ids.get((answered, payload["text"]))
+        answered = str((payload.get("reply") or {}).get("in_reply_to_tweet_id"))
+        queue = self.pending_ids.get((answered, str(payload["text"])))
         return queue.pop(0) if queue else None
 
     async def run(self, client: httpx.AsyncClient, progress: Progress) -> None:
