@@ -276,3 +276,30 @@ async def test_public_reply_over_280_characters_is_refused_up_front(
     missing = await client.post(f"/v1/conversations/{uuid.uuid4()}/replies", headers=auth("agent"),
                                 json={"text": "hi"})
     assert missing.status_code == 404
+
+
+async def test_a_platform_outage_is_retried_and_a_refusal_fails_with_the_reason(
+    ingest: tuple[FastAPI, httpx.AsyncClient], fake_x: FakeX,
+) -> None:
+    app, client = ingest
+    mention = tweet("1010", "@brand my card was declined")
+    await deliver(client, activity(tweets=(mention,)))
+    conversation = (await stored(client, mention["id_str"]))["conversation_id"]
+
+    async def settled(message_id: str) -> dict[str, Any] | None:
+        found = (await client.get(f"/v1/messages/{message_id}", headers=auth("agent"))).json()
+        return found if found["delivery_status"] != "pending" else None
+
+    fake_x.fail_next("POST", 503, times=2)
+    retried = await client.post(f"/v1/conversations/{conversation}/replies", headers=auth("agent"),
+                                json={"text": "Checking now", "visibility": "public"})
+    assert (await eventually(lambda: settled(retried.json()["id"]), timeout=10))["delivery_status"] == "sent"
+
+    fake_x.fail_next("POST", 403, body={"title": "Forbidden", "detail": "You are not allowed to reply"})
+    refused = await client.post(f"/v1/conversations/{conversation}/replies", headers=auth("agent"),
+                                json={"text": "Second try", "visibility": "public"})
+    failed = await eventually(lambda: settled(refused.json()["id"]), timeout=10)
+    assert failed["delivery_status"] == "failed" and "not allowed to reply" in failed["delivery_error"]
+    updates = await eventually(lambda: [e for e in events(app, CONVERSATIONS_ACTIVITY, MessageDeliveryUpdated)
+                                        if str(e.message_id) == refused.json()["id"]] or None)
+    assert updates[-1].status == "failed"
