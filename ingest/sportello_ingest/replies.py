@@ -30,16 +30,18 @@ async def queue_reply(tx: Tx, channels: Channels, conversation_id: uuid.UUID, re
     last_public = await repo.last_inbound(conversation_id, "public")
     last_private = await repo.last_inbound(conversation_id, "private")
     recipient = await repo.identity_of(conversation.customer_id, adapter.private_platform)
-    adapter.check_reply(ReplyContext(
+    context = ReplyContext(
         visibility=reply.visibility, text=reply.text, has_template=reply.template is not None,
         last_public_external_id=last_public["external_id"] if last_public else None,
         last_private_at=last_private["sent_at"] if last_private else None,
-        private_recipient_id=recipient, now=now))
+        private_recipient_id=recipient, now=now)
+    adapter.check_reply(context)
+    channel = adapter.reply_channel(reply.visibility)
 
     target = await _target(repo, reply, conversation_id, last_public, last_private)
     message_id = uuid.uuid4()
     flags: list[str] = []
-    if reply.visibility == "private" and recipient is None and target is not None:
+    if reply.visibility == "private" and adapter.needs_private_reply(context) and target is not None:
         # No private thread with the customer yet: the platform's one private reply to their comment.
         if not await repo.claim_private_reply(conversation.channel, target, message_id):
             raise Conflict("This comment already had its one private reply; wait for the customer to "
@@ -48,14 +50,14 @@ async def queue_reply(tx: Tx, channels: Channels, conversation_id: uuid.UUID, re
     subject = _reply_subject(last_private["subject"] if last_private else None)
     await repo.insert_message(dict(
         id=message_id, conversation_id=conversation_id, customer_id=conversation.customer_id,
-        channel=conversation.channel, account=conversation.account, external_id=None,
+        channel=channel, account=conversation.account, external_id=None,
         direction="outbound", visibility=reply.visibility, author_id=f"agent:{reply.agent_id or 'unknown'}",
         text=reply.text, sent_at=now, received_at=now, reply_to=target, flags=flags, subject=subject,
         delivery_status="pending", agent_id=reply.agent_id, template=reply.template))
     await repo.enqueue(message_id, conversation.account, now)
     await tx.outbox.add(ReplyRequested(
         message_id=message_id, conversation_id=conversation_id, customer_id=conversation.customer_id,
-        channel=conversation.channel, account=conversation.account, visibility=reply.visibility,
+        channel=channel, account=conversation.account, visibility=reply.visibility,
         text=reply.text, agent_id=reply.agent_id, requested_at=now), subject=str(conversation_id))
     return message_id
 
@@ -69,6 +71,7 @@ async def send_request(repo: IngestRepository, adapter: ChannelAdapter,
     flags = message["flags"] or []
     private_reply = PRIVATE_REPLY_FLAG in flags  # type: ignore[operator]
     recipient = None if private_reply else await repo.identity_of(customer_id, adapter.private_platform)
+    last_private = await repo.last_inbound(conversation_id, "private")
     return SendRequest(
         message_id=message["id"], channel=str(message["channel"]),  # type: ignore[arg-type]
         account=str(message["account"]), visibility=message["visibility"],  # type: ignore[arg-type]
@@ -76,6 +79,7 @@ async def send_request(repo: IngestRepository, adapter: ChannelAdapter,
         in_reply_to=message["reply_to"], private_reply_to_comment=private_reply,  # type: ignore[arg-type]
         references=tuple(await repo.external_ids_of(conversation_id)),
         subject=message["subject"], template=message["template"],  # type: ignore[arg-type]
+        last_private_at=last_private["sent_at"] if last_private else None,
     )
 
 

@@ -130,6 +130,11 @@ class IngestRepository:
         )).scalar_one_or_none()
         return updated is not None
 
+    async def set_external_id(self, message_id: uuid.UUID, external_id: str) -> None:
+        await self.session.execute(
+            update(messages).where(messages.c.id == message_id, messages.c.external_id.is_(None))
+            .values(external_id=external_id))
+
     async def outbound_to_recipient_until(self, account: str, platform: str, recipient_id: str,
                                           until: datetime, statuses: tuple[str, ...]) -> list[StoredMessage]:
         """Outbound messages to a customer (by platform id) sent up to ``until``: watermark receipts."""
@@ -137,6 +142,7 @@ class IngestRepository:
             select(messages.c.id, messages.c.conversation_id, messages.c.customer_id)
             .join(identities, identities.c.customer_id == messages.c.customer_id)
             .where(messages.c.account == account, messages.c.direction == "outbound",
+                   messages.c.visibility == "private",  # a DM read receipt says nothing of public replies
                    messages.c.delivery_status.in_(statuses), messages.c.sent_at <= until,
                    identities.c.platform == platform, identities.c.external_id == recipient_id)
         )
@@ -369,3 +375,35 @@ class IngestRepository:
         if after is not None:
             query = query.where(messages.c.received_at > after)
         return [dict(row._mapping) for row in await self.session.execute(query)]
+
+    async def chat_history(self, customer_id: uuid.UUID, account: str, *, after: datetime | None,
+                           after_id: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:
+        """A chat visitor's messages past a cursor, oldest first, and every reply not fetched yet.
+
+        The cursor is a time, or a message (its time, then its id for ties). A reply still "sent" comes back
+        wherever it sorts: it became visible only when the sender got to it, maybe after the widget had
+        already fetched a later message of the visitor's.
+        """
+        query = (select(messages.c.id, messages.c.conversation_id, messages.c.customer_id,
+                        messages.c.external_id, messages.c.direction, messages.c.text, messages.c.sent_at,
+                        messages.c.received_at, messages.c.delivery_status)
+                 .where(messages.c.customer_id == customer_id, messages.c.account == account,
+                        messages.c.delivery_status.not_in(("pending", "failed")))
+                 .order_by(messages.c.received_at, messages.c.id).limit(limit))
+        if after is not None:
+            newer = messages.c.received_at > after
+            if after_id is not None:
+                newer = or_(newer, and_(messages.c.received_at == after, messages.c.id > after_id))
+            unfetched = and_(messages.c.direction == "outbound", messages.c.delivery_status == "sent")
+            query = query.where(or_(newer, unfetched))
+        return [dict(row._mapping) for row in await self.session.execute(query)]
+
+    async def chat_replies_until(self, customer_id: uuid.UUID, account: str,
+                                 until: datetime) -> list[dict[str, Any]]:
+        """Replies the widget has been shown (sent or delivered) up to ``until``: what a read receipt covers."""
+        rows = await self.session.execute(
+            select(messages.c.id, messages.c.conversation_id, messages.c.customer_id, messages.c.external_id)
+            .where(messages.c.customer_id == customer_id, messages.c.account == account,
+                   messages.c.direction == "outbound", messages.c.delivery_status.in_(("sent", "delivered")),
+                   messages.c.sent_at <= until))
+        return [dict(row._mapping) for row in rows]

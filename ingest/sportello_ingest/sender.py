@@ -95,6 +95,11 @@ class Sender:
             await self._fail(stored, message["channel"], str(exc))
         except (TransientError, httpx.TransportError) as exc:
             await self._retry_or_fail(stored, message["channel"], attempts, exc)
+        except Exception as exc:
+            # An adapter bug or an unexpected answer: bounded retries, then the reply fails visibly
+            # rather than coming back forever at every lease.
+            log.exception("sender.unexpected_error", message_id=str(stored.id))
+            await self._retry_or_fail(stored, message["channel"], attempts, exc)
         else:
             await self._finish(stored, result, channel=message["channel"],
                                private_platform=adapter.private_platform,
@@ -107,6 +112,9 @@ class Sender:
             await repo.unqueue(message.id)
             if result is None:
                 return
+            # A watermark receipt may have moved the reply on already: its platform id is kept anyway,
+            # so the platform's echo and later receipts find it.
+            await repo.set_external_id(message.id, result.external_id)
             if await repo.set_delivery(message.id, result.status, external_id=result.external_id,
                                        only_from=("pending",)):
                 await service.record_delivery(tx, message, channel, result.external_id, result.status,

@@ -98,7 +98,10 @@ async def _customer(repo: IngestRepository, message: InboundMessage) -> Customer
     author = message.author
     found = await repo.customer_of(message.channel, author.id)
     if found is not None:
-        await repo.update_profile(found.id, author.display_name, author.followers, author.verified)
+        # A platform that names nobody (Messenger, Instagram DMs) gives the id as the name: keep the name
+        # we learnt elsewhere (their comment) rather than overwrite it with a number.
+        if author.display_name != author.id:
+            await repo.update_profile(found.id, author.display_name, author.followers, author.verified)
         return found
     created = await repo.create_customer(author.display_name, author.followers, author.verified)
     owner = await repo.add_identity(message.channel, author.id, created, author.handle, "message")

@@ -31,7 +31,7 @@ DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
 @dataclass(frozen=True)
 class Author:
     id: str
-    display_name: str
+    display_name: str  # the id itself when the platform does not name the author (Messenger DMs)
     handle: str | None = None
     followers: int | None = None
     verified: bool = False
@@ -100,6 +100,9 @@ class SendRequest:
     references: tuple[str, ...] = ()
     subject: str | None = None
     template: Mapping[str, Any] | None = None
+    # The customer's last inbound private message in the conversation: platforms with a messaging
+    # window (Messenger, Instagram) choose how to send by it at send time.
+    last_private_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,16 @@ class ChannelAdapter(ABC):
     def private_platform(self) -> str:
         """Where the customer's private id lives (Facebook comments: their Messenger PSID)."""
         return self.channel
+
+    def reply_channel(self, visibility: Visibility) -> str:
+        """The channel a reply travels on, where its platform id lives (a private answer to a Facebook
+        comment is a Messenger message): echoes and receipts of it are looked up there."""
+        return self.channel
+
+    def needs_private_reply(self, context: ReplyContext) -> bool:
+        """Whether a private reply must be the platform's one private reply to the customer's comment
+        rather than a direct message: by default, when we know no private id of theirs."""
+        return context.private_recipient_id is None
 
     @abstractmethod
     def parse(self, body: bytes) -> Parsed:
