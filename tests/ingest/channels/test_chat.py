@@ -13,9 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
-from sportello.bus.codec import decode
 from sportello.contracts import MessageDeliveryUpdated, MessageReceived
 from sportello.topics import CONVERSATIONS_ACTIVITY, MESSAGES_RECEIVED
 from sportello_ingest import intake
@@ -23,7 +21,7 @@ from sportello_ingest.channels.chat import ChatAdapter
 from sportello_ingest.component import COMPONENT
 from sportello_ingest.replay import replay
 from sportello_ingest.repository import IngestRepository
-from sportello_ingest.tables import deliveries, messages
+from tests.ingest.support import counts, events
 from tests.support.app import auth, running_app
 from tests.support.waiting import eventually
 
@@ -68,16 +66,8 @@ async def agent_message(client: httpx.AsyncClient, message_id: str) -> dict[str,
     return (await client.get(f"/v1/messages/{message_id}", headers=auth("agent"))).json()  # type: ignore[no-any-return]
 
 
-async def counts(app: FastAPI) -> tuple[int, int]:
-    async with app.state.contexts["ingest"].db.transaction() as tx:
-        archived = (await tx.session.execute(select(func.count()).select_from(deliveries))).scalar_one()
-        kept = (await tx.session.execute(select(func.count()).select_from(messages))).scalar_one()
-    return archived, kept
 
 
-def events(app: FastAPI, topic: Any, kind: type) -> list[Any]:
-    records = app.state.runtime.bus.records(topic.name)
-    return [e for e in (decode(r, topic).data for r in records) if isinstance(e, kind)]
 
 
 async def test_a_session_needs_a_known_widget_key_and_gets_a_signed_token(

@@ -17,14 +17,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
 from sportello.bus.codec import decode
 from sportello.contracts import MessageReceived
 from sportello.topics import MESSAGES_RECEIVED
 from sportello_ingest.channels.email import EmailAdapter, SmtpServer
 from sportello_ingest.component import COMPONENT
-from sportello_ingest.tables import deliveries, messages
+from tests.ingest import support
+from tests.ingest.support import counts, settled
 from tests.support.app import auth, running_app
 from tests.support.fake_smtp import FakeSmtp
 from tests.support.waiting import eventually
@@ -90,16 +90,9 @@ async def deliver(client: httpx.AsyncClient, message: EmailMessage) -> httpx.Res
 
 
 async def stored(client: httpx.AsyncClient, external_id: str) -> dict[str, Any]:
-    response = await client.get(f"/v1/channels/email/messages/{external_id}", headers=auth("agent"))
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return await support.stored(client, "email", external_id)
 
 
-async def counts(app: FastAPI) -> tuple[int, int]:
-    async with app.state.contexts["ingest"].db.transaction() as tx:
-        archived = (await tx.session.execute(select(func.count()).select_from(deliveries))).scalar_one()
-        kept = (await tx.session.execute(select(func.count()).select_from(messages))).scalar_one()
-    return archived, kept
 
 
 async def reply(client: httpx.AsyncClient, conversation_id: str, text: str) -> str:
@@ -109,12 +102,6 @@ async def reply(client: httpx.AsyncClient, conversation_id: str, text: str) -> s
     return str(response.json()["id"])
 
 
-async def settled(client: httpx.AsyncClient, message_id: str) -> dict[str, Any]:
-    async def done() -> dict[str, Any] | None:
-        found = (await client.get(f"/v1/messages/{message_id}", headers=auth("agent"))).json()
-        return found if found["delivery_status"] != "pending" else None
-
-    return await eventually(done, timeout=10)  # type: ignore[no-any-return]
 
 
 QUOTED = """Hello,

@@ -17,7 +17,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
 from sportello.bus.codec import decode
 from sportello.contracts import MessageReceived
@@ -27,7 +26,7 @@ from sportello_deploy.fakes.meta import FakeMeta
 from sportello_ingest.channels.base import RateLimited, SendRequest
 from sportello_ingest.channels.meta import Messenger, WhatsApp, parse_webhook
 from sportello_ingest.component import COMPONENT
-from sportello_ingest.tables import deliveries, messages
+from tests.ingest.support import counts, stored
 from tests.support.app import auth, running_app
 from tests.support.waiting import eventually
 
@@ -160,12 +159,6 @@ async def deliver(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
     return response
 
 
-async def stored(client: httpx.AsyncClient, channel: str, external_id: str) -> dict[str, Any]:
-    response = await client.get(f"/v1/channels/{channel}/messages/{external_id}", headers=auth("agent"))
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
 async def reply(client: httpx.AsyncClient, conversation: str, text: str, visibility: str = "private",
                 **extra: Any) -> httpx.Response:
     return await client.post(f"/v1/conversations/{conversation}/replies", headers=auth("agent"),
@@ -184,13 +177,6 @@ async def reaches(client: httpx.AsyncClient, message_id: str, status: str = "sen
 
 async def status_of(client: httpx.AsyncClient, message_id: str) -> str:
     return (await client.get(f"/v1/messages/{message_id}", headers=auth("agent"))).json()["delivery_status"]  # type: ignore[no-any-return]
-
-
-async def counts(app: FastAPI) -> tuple[int, int]:
-    async with app.state.contexts["ingest"].db.transaction() as tx:
-        archived = (await tx.session.execute(select(func.count()).select_from(deliveries))).scalar_one()
-        kept = (await tx.session.execute(select(func.count()).select_from(messages))).scalar_one()
-    return archived, kept
 
 
 def received(app: FastAPI) -> list[MessageReceived]:

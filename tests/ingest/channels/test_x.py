@@ -17,14 +17,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
-from sportello.bus.codec import decode
 from sportello.contracts import MessageDeliveryUpdated, MessageReceived
 from sportello.topics import CONVERSATIONS_ACTIVITY, MESSAGES_RECEIVED
 from sportello_deploy.fakes.x import FakeX, webhook_headers
 from sportello_ingest.component import COMPONENT
-from sportello_ingest.tables import deliveries, messages
+from tests.ingest import support
+from tests.ingest.support import counts, events
 from tests.support.app import auth, running_app
 from tests.support.waiting import eventually
 
@@ -91,21 +90,11 @@ async def deliver(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
 
 
 async def stored(client: httpx.AsyncClient, external_id: str) -> dict[str, Any]:
-    response = await client.get(f"/v1/channels/x/messages/{external_id}", headers=auth("agent"))
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return await support.stored(client, "x", external_id)
 
 
-async def counts(app: FastAPI) -> tuple[int, int]:
-    async with app.state.contexts["ingest"].db.transaction() as tx:
-        archived = (await tx.session.execute(select(func.count()).select_from(deliveries))).scalar_one()
-        kept = (await tx.session.execute(select(func.count()).select_from(messages))).scalar_one()
-    return archived, kept
 
 
-def events(app: FastAPI, topic: Any, kind: type) -> list[Any]:
-    records = app.state.runtime.bus.records(topic.name)
-    return [e for e in (decode(r, topic).data for r in records) if isinstance(e, kind)]
 
 
 async def test_crc_challenge_answers_the_documented_token(ingest: tuple[FastAPI, httpx.AsyncClient]) -> None:
