@@ -6,15 +6,24 @@ from sportello.bus.base import Subscription
 from sportello.contracts import (
     ConversationAssigned,
     ConversationQueued,
+    ConversationStatusChanged,
     Envelope,
     Event,
+    MessageDeliveryUpdated,
     MessageReceived,
     MessageScored,
+    ReplyRequested,
 )
 from sportello.db import Tx
 from sportello.handling import EventHandler, subscription
 from sportello.runtime import Context
-from sportello.topics import CONVERSATIONS_ASSIGNMENT, MESSAGES_RECEIVED, MESSAGES_SCORED, Groups
+from sportello.topics import (
+    CONVERSATIONS_ACTIVITY,
+    CONVERSATIONS_ASSIGNMENT,
+    MESSAGES_RECEIVED,
+    MESSAGES_SCORED,
+    Groups,
+)
 from sportello_gateway import service
 
 
@@ -35,17 +44,35 @@ async def on_conversation_queued(tx: Tx, event: ConversationQueued, envelope: En
     await service.record_queued(tx, event)
 
 
+async def on_reply_requested(tx: Tx, event: ReplyRequested, envelope: Envelope) -> None:
+    await service.record_reply_requested(tx, event)
+
+
+async def on_delivery_updated(tx: Tx, event: MessageDeliveryUpdated, envelope: Envelope) -> None:
+    await service.record_delivery(tx, event)
+
+
+async def on_status_changed(tx: Tx, event: ConversationStatusChanged,
+                            envelope: Envelope) -> None:
+    await service.record_status_changed(tx, event)
+
+
 ROUTES: dict[type[Event], EventHandler] = {
     MessageReceived: on_message_received,
     MessageScored: on_message_scored,
     ConversationAssigned: on_conversation_assigned,
     ConversationQueued: on_conversation_queued,
+    ReplyRequested: on_reply_requested,
+    MessageDeliveryUpdated: on_delivery_updated,
+    ConversationStatusChanged: on_status_changed,
 }
 
 
 def subscriptions(ctx: Context) -> list[Subscription]:
-    # One group over the three topics: the read model is one consumer, its handlers commute.
+    # One group over the four topics: the read model is one consumer, its handlers commute.
+    # A topic new to the group is read from its earliest offset, so its history is read in.
     return [
         subscription(ctx, Groups.GATEWAY_READ_MODEL,
-                     (MESSAGES_RECEIVED, MESSAGES_SCORED, CONVERSATIONS_ASSIGNMENT), ROUTES)
+                     (MESSAGES_RECEIVED, MESSAGES_SCORED, CONVERSATIONS_ASSIGNMENT,
+                      CONVERSATIONS_ACTIVITY), ROUTES)
     ]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 AssignmentState = Literal["unassigned", "queued", "assigned"]
 ConversationStatus = Literal["open", "resolved"]
+DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
 
 
 class CustomerOut(BaseModel):
@@ -42,6 +43,7 @@ class ConversationOut(BaseModel):
     customer: CustomerOut
     channel: str
     status: ConversationStatus
+    resolved_at: datetime | None = Field(description="When it was resolved; null while open.")
     assignment: AssignmentOut
     priority: float = Field(description="0..100; the highest score of the conversation's messages.")
     sentiment: SentimentOut | None = Field(
@@ -51,7 +53,8 @@ class ConversationOut(BaseModel):
     last_message_at: datetime
     message_count: int
     first_response_at: datetime | None = Field(
-        description="The first outbound message after the first inbound one."
+        description="When the first outbound message after the first inbound one went out: an "
+                    "agent's reply counts once sent (not when requested), a failed one never."
     )
 
 
@@ -83,11 +86,23 @@ class AuthorOut(BaseModel):
 class MessageOut(BaseModel):
     id: uuid.UUID
     channel: str
-    external_id: str
+    external_id: str | None = Field(
+        description="The platform's id; null for an agent's reply not sent yet."
+    )
     direction: Literal["inbound", "outbound"]
-    author: AuthorOut
+    author: AuthorOut | None = Field(
+        description="As the platform named them; null for an agent's reply (see agent_id)."
+    )
+    agent_id: str | None = Field(description="Who wrote it, for an agent's reply.")
+    account: str | None = Field(description="The brand account, e.g. x:2244994945, when known.")
+    visibility: Literal["public", "private"]
+    flags: list[str] = Field(description="Platform hints, e.g. spam, possibly_sensitive.")
     text: str
-    sent_at: datetime
+    sent_at: datetime = Field(description="For an agent's reply, when it was requested.")
+    delivery_status: DeliveryStatus | None = Field(
+        description="Outbound messages only; only ever moves forward."
+    )
+    delivery_error: str | None = Field(description="Why it failed, when it did.")
     score: ScoreOut | None = Field(description="Null until the message is scored.")
 
 
@@ -117,7 +132,9 @@ class FirstResponseSeconds(BaseModel):
 
 class MetricsSummary(BaseModel):
     since: datetime
-    volume: Volume = Field(description="Messages sent since `since`.")
+    volume: Volume = Field(
+        description="Messages sent since `since`; an agent's reply from when it was requested."
+    )
     conversations: ConversationCounts = Field(description="Open conversations now.")
     first_response_seconds: FirstResponseSeconds = Field(
         description="Over conversations whose first response happened since `since`."

@@ -12,8 +12,11 @@ from sqlalchemy import RowMapping
 from sportello.contracts import (
     ConversationAssigned,
     ConversationQueued,
+    ConversationStatusChanged,
+    MessageDeliveryUpdated,
     MessageReceived,
     MessageScored,
+    ReplyRequested,
 )
 from sportello.db import Tx
 from sportello.http.problems import NotFound
@@ -48,9 +51,40 @@ async def record_received(tx: Tx, event: MessageReceived) -> None:
         dict(id=event.message_id, conversation_id=event.conversation_id, channel=event.channel,
              sent_at=event.sent_at, external_id=event.external_id, direction=event.direction,
              author_id=event.author.id, author_display_name=event.author.display_name,
-             text=event.text, received_at=event.received_at)
+             text=event.text, received_at=event.received_at, account=event.account,
+             visibility=event.visibility, flags=list(event.flags))
     )
     await repo.ensure_conversation(event.conversation_id, event.customer_id)
+    await repo.recompute_from_messages(event.conversation_id)
+
+
+async def record_reply_requested(tx: Tx, event: ReplyRequested) -> None:
+    repo = GatewayRepository(tx.session)
+    # Ingest stores the reply as accepted (received_at) and placed in the conversation (sent_at)
+    # when it was requested; when it really went out comes with its delivery updates.
+    await repo.upsert_requested_reply(
+        dict(id=event.message_id, conversation_id=event.conversation_id, channel=event.channel,
+             sent_at=event.requested_at, direction="outbound", text=event.text,
+             received_at=event.requested_at, account=event.account, visibility=event.visibility,
+             agent_reply=True, agent_id=event.agent_id)
+    )
+    await repo.ensure_conversation(event.conversation_id, event.customer_id)
+    await repo.recompute_from_messages(event.conversation_id)
+
+
+async def record_delivery(tx: Tx, event: MessageDeliveryUpdated) -> None:
+    repo = GatewayRepository(tx.session)
+    went_out = event.status in ("sent", "delivered", "read")
+    # channel and sent_at only fill a placeholder (the update came before its message); the
+    # message's own event overwrites them.
+    await repo.upsert_delivery(
+        dict(id=event.message_id, conversation_id=event.conversation_id, channel=event.channel,
+             sent_at=event.at, external_id=event.external_id, delivery_status=event.status,
+             delivery_error=event.error, dispatched_at=event.at if went_out else None)
+    )
+    # The first response may have changed. The event names no customer, so it cannot create the
+    # conversation; if none exists yet, the reply is not known either and its own event
+    # recomputes.
     await repo.recompute_from_messages(event.conversation_id)
 
 
@@ -84,6 +118,16 @@ async def record_queued(tx: Tx, event: ConversationQueued) -> None:
         dict(assignment_state="queued", agent_id=None, agent_name=None, agent_team=None,
              assigned_at=None),
     )
+
+
+async def record_status_changed(tx: Tx, event: ConversationStatusChanged) -> None:
+    applied = await GatewayRepository(tx.session).apply_status(
+        event.conversation_id, event.customer_id, event.sequence,
+        dict(status=event.status, resolved_at=event.at if event.status == "resolved" else None),
+    )
+    if not applied:
+        log.info("status.stale_ignored", conversation_id=str(event.conversation_id),
+                 sequence=event.sequence)
 
 
 async def _record_assignment(tx: Tx, conversation_id: uuid.UUID, customer_id: uuid.UUID,
@@ -162,6 +206,7 @@ def _conversation(row: RowMapping) -> ConversationOut:
         customer=CustomerOut(id=row["customer_id"], display_name=row["customer_display_name"]),
         channel=row["channel"],
         status=row["status"],
+        resolved_at=row["resolved_at"],
         assignment=AssignmentOut(state=row["assignment_state"], agent=agent,
                                  assigned_at=row["assigned_at"]),
         priority=row["priority"],
@@ -182,9 +227,23 @@ def _message(row: RowMapping) -> MessageOut:
             breakdown=[FactorOut(**factor) for factor in row["breakdown"]],
             scorer=row["scorer"],
         )
+    author = None
+    if row["author_id"] is not None:
+        author = AuthorOut(id=row["author_id"], display_name=row["author_display_name"])
     return MessageOut(
         id=row["id"], channel=row["channel"], external_id=row["external_id"],
-        direction=row["direction"],
-        author=AuthorOut(id=row["author_id"], display_name=row["author_display_name"]),
-        text=row["text"], sent_at=row["sent_at"], score=score,
+        direction=row["direction"], author=author, agent_id=row["agent_id"],
+        account=row["account"], visibility=row["visibility"], flags=row["flags"],
+        text=row["text"], sent_at=row["sent_at"], delivery_status=_delivery_status(row),
+        delivery_error=row["delivery_error"], score=score,
     )
+
+
+def _delivery_status(row: RowMapping) -> str | None:
+    """The stored status once an update came; before that, what the message's own event says:
+    a reply waits to be sent, an outbound message seen on the platform was sent."""
+    if row["delivery_status"] is not None:
+        return str(row["delivery_status"])
+    if row["agent_reply"]:
+        return "pending"
+    return "sent" if row["direction"] == "outbound" else None

@@ -1,14 +1,16 @@
 """The gateway's read model: conversations and messages as the events describe them.
 
-Every column is filled by exactly one kind of event, so handlers can upsert in any order. A row may
-exist before the event that completes it (a message scored before it was received, a conversation
-assigned before its first message): ``received_at IS NULL`` marks a placeholder message and
-``opened_at IS NULL`` a conversation the API does not show yet.
+Every column is filled by exactly one kind of event (or merged by a rule that ignores arrival order:
+a maximum, a minimum, the newest sequence), so handlers can upsert in any order. A row may exist
+before the event that completes it (a message scored before it was received, a reply's delivery
+update before the reply, a conversation assigned before its first message): ``received_at IS NULL``
+marks a placeholder message and ``opened_at IS NULL`` a conversation the API does not show yet.
 """
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Double,
@@ -34,9 +36,12 @@ conversations = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("customer_id", Uuid, nullable=False),
-    # Set only when a later event (conversation.resolved) exists; until then everything is open.
+    # conversation.status_changed, applied only when its sequence is newer; open until one arrives.
     Column("status", Text, nullable=False, server_default="open"),
-    # message.received: derived from the messages table on every arrival (order-independent).
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("status_sequence", BigInteger, nullable=True),
+    # Derived from the messages table on every message event (order-independent); see
+    # repository.recompute_from_messages for which messages count where.
     Column("channel", Text, nullable=True),
     Column("customer_display_name", Text, nullable=True),
     Column("opened_at", DateTime(timezone=True), nullable=True),
@@ -74,16 +79,34 @@ messages = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("conversation_id", Uuid, nullable=False),
-    # Carried by both message.received and message.scored.
+    # Carried by every message event. A placeholder made by message.delivery_updated holds its
+    # channel and moment until reply.requested (or message.received) overwrites them.
     Column("channel", Text, nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=False),
-    # message.received (NULL while the row is a placeholder made by message.scored).
+    # message.received, or reply.requested for an agent's reply (NULL while the row is a
+    # placeholder). received_at is when ingest accepted the message, as in ingest: for a reply,
+    # when it was requested (which is also its sent_at, its place in the conversation).
     Column("external_id", Text, nullable=True),
     Column("direction", Text, nullable=True),
     Column("author_id", Text, nullable=True),
     Column("author_display_name", Text, nullable=True),
     Column("text", Text, nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=True),
+    Column("account", Text, nullable=True),
+    # 'public' is the contract's default for messages published before the field existed.
+    Column("visibility", Text, nullable=False, server_default="public"),
+    Column("flags", JSON().with_variant(JSONB(), "postgresql"), nullable=False,
+           server_default="[]"),
+    # reply.requested only: an agent's reply sent through Sportello (its platform echo is never
+    # published as message.received), and who wrote it.
+    Column("agent_reply", Boolean, nullable=False, server_default="false"),
+    Column("agent_id", Text, nullable=True),
+    # message.delivery_updated. The status only moves forward (see repository._DELIVERY_RANK);
+    # NULL means no update yet: pending for a reply, sent for a message seen on the platform.
+    # dispatched_at is the earliest update saying it went out (sent, delivered or read).
+    Column("delivery_status", Text, nullable=True),
+    Column("delivery_error", Text, nullable=True),
+    Column("dispatched_at", DateTime(timezone=True), nullable=True),
     # message.scored (NULL until scored; outbound messages are never scored).
     Column("score", Double, nullable=True),
     Column("sentiment_label", Text, nullable=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -14,11 +15,14 @@ from sportello.contracts import (
     Author,
     ConversationAssigned,
     ConversationQueued,
+    ConversationStatusChanged,
     Envelope,
     Event,
+    MessageDeliveryUpdated,
     MessageReceived,
     MessageScored,
     PriorityFactor,
+    ReplyRequested,
     Sentiment,
 )
 from sportello.db import Database
@@ -29,14 +33,14 @@ from sportello_gateway.handlers import ROUTES
 def received(conversation_id: uuid.UUID, customer_id: uuid.UUID, sent_at: datetime, *,
              direction: str = "inbound", channel: str = "chat", text: str = "hello",
              author: str = "Ada", message_id: uuid.UUID | None = None,
-             received_at: datetime | None = None) -> MessageReceived:
+             received_at: datetime | None = None, **extra: Any) -> MessageReceived:
     message_id = message_id or uuid.uuid4()
     return MessageReceived(
         message_id=message_id, conversation_id=conversation_id, customer_id=customer_id,
         conversation_opened=False, channel=channel, external_id=f"ext-{message_id}",
         direction=direction,  # type: ignore[arg-type]
         author=Author(id=f"author-{author}", display_name=author), text=text, sent_at=sent_at,
-        received_at=received_at or sent_at + timedelta(seconds=1),
+        received_at=received_at or sent_at + timedelta(seconds=1), **extra,
     )
 
 
@@ -67,6 +71,36 @@ def queued(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int, *,
            at: datetime) -> ConversationQueued:
     return ConversationQueued(conversation_id=conversation_id, customer_id=customer_id,
                               priority=0, sequence=sequence, queued_at=at)
+
+
+def reply(conversation_id: uuid.UUID, customer_id: uuid.UUID, requested_at: datetime, *,
+          text: str = "we are on it", agent_id: str | None = "agent-bea", channel: str = "chat",
+          visibility: str = "public", message_id: uuid.UUID | None = None) -> ReplyRequested:
+    return ReplyRequested(
+        message_id=message_id or uuid.uuid4(), conversation_id=conversation_id,
+        customer_id=customer_id, channel=channel, account="chat:brand",
+        visibility=visibility,  # type: ignore[arg-type]
+        text=text, agent_id=agent_id, requested_at=requested_at,
+    )
+
+
+def delivery(of: ReplyRequested, status: str, at: datetime, *, external_id: str | None = None,
+             error: str | None = None) -> MessageDeliveryUpdated:
+    return MessageDeliveryUpdated(
+        message_id=of.message_id, conversation_id=of.conversation_id, channel=of.channel,
+        external_id=external_id, status=status,  # type: ignore[arg-type]
+        error=error, at=at,
+    )
+
+
+def status_changed(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int,
+                   status: str, *, at: datetime) -> ConversationStatusChanged:
+    reason = "resolved" if status == "resolved" else "reopened_by_agent"
+    return ConversationStatusChanged(
+        conversation_id=conversation_id, customer_id=customer_id,
+        status=status, reason=reason,  # type: ignore[arg-type]
+        sequence=sequence, at=at,
+    )
 
 
 def envelope(event: Event) -> Envelope:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -13,9 +14,19 @@ from sqlalchemy import delete, select
 
 from sportello.contracts import Event
 from sportello.db import Database
+from sportello_gateway import service
 from sportello_gateway.component import COMPONENT
 from sportello_gateway.tables import conversations, messages
-from tests.gateway.builders import apply, assigned, queued, received, scored
+from tests.gateway.builders import (
+    apply,
+    assigned,
+    delivery,
+    queued,
+    received,
+    reply,
+    scored,
+    status_changed,
+)
 from tests.support.database import migrated_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -145,3 +156,96 @@ async def test_scored_before_received_leaves_a_placeholder_the_message_completes
     assert after["messages"][0]["score"] == 88
     assert after["conversation"]["message_count"] == 1
     assert after["conversation"]["channel"] == "chat"
+
+
+def activity(conversation_id: uuid.UUID, customer_id: uuid.UUID) -> list[Event]:
+    """A customer message; a reply that goes all the way to read; a later reply that was sent,
+    then failed; resolved, reopened, resolved again."""
+    first = received(conversation_id, customer_id, T0, account="chat:brand",
+                     visibility="private", flags=("possibly_sensitive",))
+    answer = reply(conversation_id, customer_id, T0 + timedelta(minutes=2))
+    lost = reply(conversation_id, customer_id, T0 + timedelta(minutes=3), text="hello?")
+    minute = timedelta(minutes=1)
+    return [
+        first, answer, lost,
+        delivery(answer, "sent", T0 + 5 * minute, external_id="out-1"),
+        delivery(answer, "delivered", T0 + 6 * minute),
+        delivery(answer, "read", T0 + 7 * minute),
+        delivery(lost, "sent", T0 + 4 * minute, external_id="out-2"),
+        delivery(lost, "failed", T0 + 8 * minute, error="outside the 24-hour window"),
+        status_changed(conversation_id, customer_id, 1, "resolved", at=T0 + 10 * minute),
+        status_changed(conversation_id, customer_id, 2, "open", at=T0 + 20 * minute),
+        status_changed(conversation_id, customer_id, 3, "resolved", at=T0 + 30 * minute),
+    ]
+
+
+async def test_replies_deliveries_and_status_in_any_order(db: Database) -> None:
+    conversation_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    events = activity(conversation_id, customer_id)
+    rng = random.Random(20261124)
+    orders = [list(events), list(reversed(events))]
+    orders += [rng.sample(events, len(events)) for _ in range(10)]
+
+    snapshots = []
+    for order in orders:
+        await forget(db, conversation_id)
+        await apply(db, order)
+        await apply(db, rng.sample(events, 4))  # redeliveries change nothing either
+        snapshots.append(await snapshot(db, conversation_id))
+
+    assert all(s == snapshots[0] for s in snapshots[1:])
+    row = snapshots[0]["conversation"]
+    assert (row["status"], row["status_sequence"]) == ("resolved", 3)
+    assert row["resolved_at"] == T0 + timedelta(minutes=30)
+    assert row["message_count"] == 3
+    assert row["opened_at"] == T0 + timedelta(seconds=1)  # the customer's message, not a reply
+    # The earlier "sent" of the failed reply does not count: the answer went out at +5 minutes.
+    assert row["first_response_at"] == T0 + timedelta(minutes=5)
+    by_text = {m["text"]: m for m in snapshots[0]["messages"]}
+    answer, lost, first = by_text["we are on it"], by_text["hello?"], by_text["hello"]
+    assert (answer["delivery_status"], answer["external_id"], answer["delivery_error"]) == (
+        "read", "out-1", None)
+    assert answer["sent_at"] == T0 + timedelta(minutes=2)  # requested, not delivery-updated
+    assert answer["dispatched_at"] == T0 + timedelta(minutes=5)
+    assert (lost["delivery_status"], lost["external_id"], lost["delivery_error"]) == (
+        "failed", "out-2", "outside the 24-hour window")
+    assert (first["visibility"], first["account"], first["flags"]) == (
+        "private", "chat:brand", ["possibly_sensitive"])
+
+
+async def test_stale_status_sequence_is_ignored(db: Database) -> None:
+    conversation_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    await apply(db, [
+        received(conversation_id, customer_id, T0),
+        status_changed(conversation_id, customer_id, 4, "open", at=T0 + timedelta(minutes=9)),
+        status_changed(conversation_id, customer_id, 3, "resolved", at=T0 + timedelta(minutes=5)),
+        status_changed(conversation_id, customer_id, 4, "resolved", at=T0),  # not newer either
+    ])
+    row = (await snapshot(db, conversation_id))["conversation"]
+    assert (row["status"], row["resolved_at"], row["status_sequence"]) == ("open", None, 4)
+
+
+async def test_recomputes_from_two_topics_at_once_lose_nothing(db: Database) -> None:
+    """Kafka runs a batch's partitions concurrently, so a message and a reply's delivery update
+    of one conversation may be handled at the same time; neither may hide the other's change."""
+    conversation_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    answer = reply(conversation_id, customer_id, T0 + timedelta(minutes=1))
+    await apply(db, [received(conversation_id, customer_id, T0), answer])
+    second = received(conversation_id, customer_id, T0 + timedelta(minutes=2))
+    recorded = asyncio.Event()
+
+    async def message_committed_late() -> None:
+        async with db.transaction() as tx:
+            await service.record_received(tx, second)
+            recorded.set()
+            await asyncio.sleep(0.3)  # the delivery's transaction reaches the conversation meanwhile
+
+    async def delivery_meanwhile() -> None:
+        await recorded.wait()
+        async with db.transaction() as tx:
+            await service.record_delivery(tx, delivery(answer, "sent", T0 + timedelta(minutes=3)))
+
+    await asyncio.gather(message_committed_late(), delivery_meanwhile())
+    row = (await snapshot(db, conversation_id))["conversation"]
+    assert row["message_count"] == 3
+    assert row["first_response_at"] == T0 + timedelta(minutes=3)
