@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sportello.contracts import ReplyRequested
 from sportello.db import Tx
@@ -29,14 +30,15 @@ async def queue_reply(tx: Tx, channels: Channels, conversation_id: uuid.UUID, re
     adapter = channels.for_channel(conversation.channel)
     last_public = await repo.last_inbound(conversation_id, "public")
     last_private = await repo.last_inbound(conversation_id, "private")
-    recipient = await repo.identity_of(conversation.customer_id, adapter.private_platform)
+    recipient = await repo.identity_of(conversation.customer_id,
+                                       adapter.recipient_platform(conversation.channel))
     context = ReplyContext(
         visibility=reply.visibility, text=reply.text, has_template=reply.template is not None,
         last_public_external_id=last_public["external_id"] if last_public else None,
         last_private_at=last_private["sent_at"] if last_private else None,
         private_recipient_id=recipient, now=now)
     adapter.check_reply(context)
-    channel = adapter.reply_channel(reply.visibility)
+    channel = adapter.reply_channel(conversation.channel, reply.visibility)
 
     target = await _target(repo, reply, conversation_id, last_public, last_private)
     message_id = uuid.uuid4()
@@ -63,22 +65,19 @@ async def queue_reply(tx: Tx, channels: Channels, conversation_id: uuid.UUID, re
 
 
 async def send_request(repo: IngestRepository, adapter: ChannelAdapter,
-                       message: dict[str, object]) -> SendRequest:
+                       message: dict[str, Any]) -> SendRequest:
     """What the platform call needs, from the stored reply (the sender builds it just before sending)."""
-    conversation_id = message["conversation_id"]
-    customer_id = message["customer_id"]
-    assert isinstance(conversation_id, uuid.UUID) and isinstance(customer_id, uuid.UUID)
-    flags = message["flags"] or []
-    private_reply = PRIVATE_REPLY_FLAG in flags  # type: ignore[operator]
-    recipient = None if private_reply else await repo.identity_of(customer_id, adapter.private_platform)
+    conversation_id, channel = message["conversation_id"], message["channel"]
+    private_reply = PRIVATE_REPLY_FLAG in (message["flags"] or [])
+    recipient = (None if private_reply
+                 else await repo.identity_of(message["customer_id"], adapter.recipient_platform(channel)))
     last_private = await repo.last_inbound(conversation_id, "private")
     return SendRequest(
-        message_id=message["id"], channel=str(message["channel"]),  # type: ignore[arg-type]
-        account=str(message["account"]), visibility=message["visibility"],  # type: ignore[arg-type]
-        text=str(message["text"]), recipient_id=recipient,
-        in_reply_to=message["reply_to"], private_reply_to_comment=private_reply,  # type: ignore[arg-type]
+        message_id=message["id"], channel=channel, account=message["account"],
+        visibility=message["visibility"], text=message["text"], recipient_id=recipient,
+        in_reply_to=message["reply_to"], private_reply_to_comment=private_reply,
         references=tuple(await repo.external_ids_of(conversation_id)),
-        subject=message["subject"], template=message["template"],  # type: ignore[arg-type]
+        subject=message["subject"], template=message["template"],
         last_private_at=last_private["sent_at"] if last_private else None,
     )
 

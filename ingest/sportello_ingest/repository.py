@@ -117,20 +117,18 @@ class IngestRepository:
         )).first()
         return StoredMessage(*row) if row else None
 
-    async def set_delivery(self, message_id: uuid.UUID, status: str, *, external_id: str | None = None,
-                           error: str | None = None, only_from: tuple[str, ...]) -> bool:
+    async def set_delivery(self, message_id: uuid.UUID, status: str, *, error: str | None = None,
+                           only_from: tuple[str, ...]) -> bool:
         """Move a message's delivery status forward; False if it was not in one of ``only_from``."""
-        values: dict[str, Any] = {"delivery_status": status, "delivery_error": error}
-        if external_id is not None:
-            values["external_id"] = external_id
         updated = (await self.session.execute(
             update(messages)
             .where(messages.c.id == message_id, messages.c.delivery_status.in_(only_from))
-            .values(**values).returning(messages.c.id)
+            .values(delivery_status=status, delivery_error=error).returning(messages.c.id)
         )).scalar_one_or_none()
         return updated is not None
 
     async def set_external_id(self, message_id: uuid.UUID, external_id: str) -> None:
+        """Record the platform's id of our reply; the first one recorded stays."""
         await self.session.execute(
             update(messages).where(messages.c.id == message_id, messages.c.external_id.is_(None))
             .values(external_id=external_id))

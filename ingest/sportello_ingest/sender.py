@@ -83,7 +83,7 @@ class Sender:
         adapter = self.channels.for_channel(message["channel"])
         stored = StoredMessage(message["id"], message["conversation_id"], message["customer_id"])
         if message["delivery_status"] != "pending":
-            await self._finish(stored, None)  # already sent (matched to the platform's echo)
+            await self._unqueue(stored)  # already sent (matched to the platform's echo)
             return
         try:
             async with self.ctx.db.transaction() as tx:
@@ -101,37 +101,35 @@ class Sender:
             log.exception("sender.unexpected_error", message_id=str(stored.id))
             await self._retry_or_fail(stored, message["channel"], attempts, exc)
         else:
-            await self._finish(stored, result, channel=message["channel"],
-                               private_platform=adapter.private_platform,
-                               learnt_identity=request.private_reply_to_comment)
+            learnt = (adapter.recipient_platform(message["channel"])
+                      if request.private_reply_to_comment else None)
+            await self._finish(stored, message["channel"], result, learnt)
 
-    async def _finish(self, message: StoredMessage, result: SendResult | None, *, channel: str = "",
-                      private_platform: str = "", learnt_identity: bool = False) -> None:
+    async def _unqueue(self, message: StoredMessage) -> None:
+        async with self.ctx.db.transaction() as tx:
+            await IngestRepository(tx.session).unqueue(message.id)
+
+    async def _finish(self, message: StoredMessage, channel: str, result: SendResult,
+                      learnt_platform: str | None) -> None:
         async with self.ctx.db.transaction() as tx:
             repo = IngestRepository(tx.session)
             await repo.unqueue(message.id)
-            if result is None:
-                return
             # A watermark receipt may have moved the reply on already: its platform id is kept anyway,
             # so the platform's echo and later receipts find it.
             await repo.set_external_id(message.id, result.external_id)
-            if await repo.set_delivery(message.id, result.status, external_id=result.external_id,
-                                       only_from=("pending",)):
-                await service.record_delivery(tx, message, channel, result.external_id, result.status,
-                                              None, datetime.now(UTC))
-            if learnt_identity and result.recipient_id:
+            await service.advance_delivery(tx, message, channel, result.external_id, result.status,
+                                           only_from=("pending",), at=datetime.now(UTC))
+            if learnt_platform and result.recipient_id:
                 # The platform named the customer's private id: their next DM continues this case.
-                await repo.add_identity(private_platform, result.recipient_id, message.customer_id,
+                await repo.add_identity(learnt_platform, result.recipient_id, message.customer_id,
                                         None, "private_reply")
         log.info("sender.sent", message_id=str(message.id), channel=channel, status=result.status)
 
     async def _fail(self, message: StoredMessage, channel: str, reason: str) -> None:
         async with self.ctx.db.transaction() as tx:
-            repo = IngestRepository(tx.session)
-            await repo.unqueue(message.id)
-            if await repo.set_delivery(message.id, "failed", error=reason, only_from=("pending",)):
-                await service.record_delivery(tx, message, channel, None, "failed", reason,
-                                              datetime.now(UTC))
+            await IngestRepository(tx.session).unqueue(message.id)
+            await service.advance_delivery(tx, message, channel, None, "failed", only_from=("pending",),
+                                           error=reason, at=datetime.now(UTC))
         log.warning("sender.failed", message_id=str(message.id), channel=channel, reason=reason)
 
     async def _retry_or_fail(self, message: StoredMessage, channel: str, attempts: int,

@@ -78,20 +78,26 @@ async def apply_status(tx: Tx, update: StatusUpdate) -> int:
         targets = []
     moved = 0
     for target in targets:
-        if await repo.set_delivery(target.id, update.status, error=update.error, only_from=earlier):
-            await record_delivery(tx, target, update.channel, update.external_id, update.status,
-                                  update.error, update.at)
-            moved += 1
+        moved += await advance_delivery(tx, target, update.channel, update.external_id, update.status,
+                                        only_from=earlier, error=update.error, at=update.at)
     return moved
 
 
-async def record_delivery(tx: Tx, message: StoredMessage, channel: str, external_id: str | None,
-                          status: str, error: str | None, at: datetime) -> None:
+async def advance_delivery(tx: Tx, message: StoredMessage, channel: str, external_id: str | None,
+                           status: str, *, only_from: tuple[str, ...], at: datetime,
+                           error: str | None = None) -> bool:
+    """Move a message's delivery status on (only from ``only_from``: never back) and tell the others.
+
+    Every path that changes a delivery status comes here: receipts, the sender, echoes, the chat widget.
+    """
+    if not await IngestRepository(tx.session).set_delivery(message.id, status, error=error, only_from=only_from):
+        return False
     await tx.outbox.add(
         MessageDeliveryUpdated(message_id=message.id, conversation_id=message.conversation_id,
                                channel=channel, external_id=external_id, status=status,  # type: ignore[arg-type]
                                error=error, at=at),
         subject=str(message.conversation_id))
+    return True
 
 
 async def _customer(repo: IngestRepository, message: InboundMessage) -> CustomerRow:
@@ -126,9 +132,10 @@ async def _accept_brand_message(tx: Tx, repo: IngestRepository, message: Inbound
     """A brand message seen on the platform: the echo of our own reply, or one made natively."""
     echo = await repo.pending_echo(message.account, message.text)
     if echo is not None:
-        if await repo.set_delivery(echo.id, "sent", external_id=message.external_id, only_from=("pending",)):
+        await repo.set_external_id(echo.id, message.external_id)
+        if await advance_delivery(tx, echo, message.channel, message.external_id, "sent",
+                                  only_from=("pending",), at=now):
             await repo.unqueue(echo.id)
-            await record_delivery(tx, echo, message.channel, message.external_id, "sent", None, now)
         return Accepted("duplicate", echo.id, echo.conversation_id, echo.customer_id)
 
     conversation = None

@@ -140,20 +140,21 @@ class ChannelAdapter(ABC):
     channel: str
     supports: tuple[Visibility, ...] = ("public", "private")
 
-    @property
-    def private_platform(self) -> str:
-        """Where the customer's private id lives (Facebook comments: their Messenger PSID)."""
-        return self.channel
+    def recipient_platform(self, channel: str) -> str:
+        """Where the customer's private id lives for a conversation on ``channel``: by default that
+        channel's own identities (Facebook comments: their Messenger PSID)."""
+        return channel
 
-    def reply_channel(self, visibility: Visibility) -> str:
-        """The channel a reply travels on, where its platform id lives (a private answer to a Facebook
-        comment is a Messenger message): echoes and receipts of it are looked up there."""
-        return self.channel
+    def reply_channel(self, channel: str, visibility: Visibility) -> str:
+        """The channel a reply in a conversation on ``channel`` travels on, where its platform id lives
+        (a private answer to a Facebook comment is a Messenger message): echoes and receipts of it are
+        looked up there. By default the conversation's own channel."""
+        return channel
 
     def needs_private_reply(self, context: ReplyContext) -> bool:
         """Whether a private reply must be the platform's one private reply to the customer's comment
-        rather than a direct message: by default, when we know no private id of theirs."""
-        return context.private_recipient_id is None
+        rather than a direct message. Only platforms with comments have such a thing."""
+        return False
 
     @abstractmethod
     def parse(self, body: bytes) -> Parsed:

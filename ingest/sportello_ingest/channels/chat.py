@@ -30,7 +30,6 @@ from sportello_ingest.channels.base import (
     ChannelAdapter,
     InboundMessage,
     Parsed,
-    ReplyContext,
     SendRequest,
     SendResult,
     verify_signature,
@@ -134,8 +133,6 @@ class ChatAdapter(ChannelAdapter):
 
     # -- outbound ----------------------------------------------------------------------------------
 
-    def needs_private_reply(self, context: ReplyContext) -> bool:
-        return False  # no comments here: every reply is a plain chat message
 
     async def send(self, client: httpx.AsyncClient, request: SendRequest) -> SendResult:
         # Nothing to call: once "sent", the reply is in what the widget fetches.

@@ -116,8 +116,6 @@ class EmailAdapter(ChannelAdapter):
         if context.private_recipient_id is None:
             raise InvalidRequest("The customer has no e-mail address to reply to.")
 
-    def needs_private_reply(self, context: ReplyContext) -> bool:
-        return False  # no comments here: every reply is a plain e-mail
 
     async def send(self, client: httpx.AsyncClient, request: SendRequest) -> SendResult:
         mail, message_id = compose(request)

@@ -307,11 +307,10 @@ class FacebookComments(_GraphChannel):
     comment_edge = "comments"  # POST /{comment id}/comments
     product = "Messenger"
 
-    @property
-    def private_platform(self) -> str:
+    def recipient_platform(self, channel: str) -> str:
         return "messenger"
 
-    def reply_channel(self, visibility: Visibility) -> str:
+    def reply_channel(self, channel: str, visibility: Visibility) -> str:
         return "messenger" if visibility == "private" else "facebook"
 
     def needs_private_reply(self, context: ReplyContext) -> bool:
@@ -364,11 +363,10 @@ class Instagram(FacebookComments):
     comment_edge = "replies"  # POST /{ig comment id}/replies
     product = "Instagram"
 
-    @property
-    def private_platform(self) -> str:
+    def recipient_platform(self, channel: str) -> str:
         return "instagram"
 
-    def reply_channel(self, visibility: Visibility) -> str:
+    def reply_channel(self, channel: str, visibility: Visibility) -> str:
         return "instagram"
 
 

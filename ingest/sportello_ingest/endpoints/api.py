@@ -10,13 +10,10 @@ from sportello.http.auth import Principal, require
 from sportello.http.problems import InvalidRequest
 from sportello_ingest import intake
 from sportello_ingest.channels.api import to_inbound
-from sportello_ingest.endpoints.common import IngestContext
+from sportello_ingest.endpoints.common import OUTCOME_STATUS, IngestContext
 from sportello_ingest.schemas import ApiMessageIn, MessageAccepted
 
 router = APIRouter(prefix="/v1/channels/api", tags=["channels"])
-
-_STATUS = {"accepted": status.HTTP_201_CREATED, "duplicate": status.HTTP_200_OK,
-           "blocked": status.HTTP_202_ACCEPTED, "ignored": status.HTTP_202_ACCEPTED}
 
 
 @router.post(
@@ -41,7 +38,7 @@ async def post_api_message(
     # The raw body is archived verbatim before anything else: replay re-reads it after any fix.
     delivery_id = await intake.archive(ctx, message.channel, "application/json", await request.body())
     accepted = await intake.accept_one(ctx, to_inbound(message), delivery_id)
-    response.status_code = _STATUS[accepted.outcome]
+    response.status_code = OUTCOME_STATUS[accepted.outcome]
     return MessageAccepted(outcome=accepted.outcome, message_id=accepted.message_id,
                            conversation_id=accepted.conversation_id, customer_id=accepted.customer_id,
                            duplicate=accepted.outcome == "duplicate")

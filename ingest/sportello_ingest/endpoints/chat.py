@@ -18,14 +18,12 @@ from sportello.db import Tx
 from sportello.http.problems import Forbidden, InvalidRequest, NotFound
 from sportello_ingest import intake, service
 from sportello_ingest.channels.chat import SESSION_HEADER, ChatAdapter
-from sportello_ingest.endpoints.common import IngestContext, adapter_of
+from sportello_ingest.endpoints.common import OUTCOME_STATUS, IngestContext, adapter_of
 from sportello_ingest.repository import IngestRepository, StoredMessage
 from sportello_ingest.schemas import Name, Text
 
 router = APIRouter(prefix="/v1/channels/chat", tags=["channels"])
 
-_STATUS = {"accepted": status.HTTP_201_CREATED, "duplicate": status.HTTP_200_OK,
-           "blocked": status.HTTP_202_ACCEPTED, "ignored": status.HTTP_202_ACCEPTED}
 # What a widget's fetch and read receipt move forward (a reply still pending was never shown).
 _SHOWN = {"delivered": ("sent",), "read": ("sent", "delivered")}
 
@@ -146,7 +144,7 @@ async def post_message(session_id: uuid.UUID, body: ChatMessageIn, response: Res
     raw = adapter.archived_body(session, body.client_message_id, body.text, datetime.now(UTC))
     delivery_id = await intake.archive(ctx, adapter.channel, "application/json", raw)
     accepted = await intake.accept_one(ctx, adapter.parse(raw).messages[0], delivery_id)
-    response.status_code = _STATUS[accepted.outcome]
+    response.status_code = OUTCOME_STATUS[accepted.outcome]
     return ChatMessageAccepted(outcome=accepted.outcome, message_id=accepted.message_id,
                                conversation_id=accepted.conversation_id,
                                duplicate=accepted.outcome == "duplicate")
@@ -218,13 +216,12 @@ async def _cursor(repo: IngestRepository, after: str | None, customer_id: uuid.U
 
 async def _advance(tx: Tx, rows: list[dict[str, Any]], status_: Literal["delivered", "read"]) -> list[dict[str, Any]]:
     """Move agents' replies to delivered or read, with their event; returns the rows that moved."""
-    repo = IngestRepository(tx.session)
     moved = []
     now = datetime.now(UTC)
     for row in rows:
-        if await repo.set_delivery(row["id"], status_, only_from=_SHOWN[status_]):
-            stored = StoredMessage(row["id"], row["conversation_id"], row["customer_id"])
-            await service.record_delivery(tx, stored, "chat", row["external_id"], status_, None, now)
+        stored = StoredMessage(row["id"], row["conversation_id"], row["customer_id"])
+        if await service.advance_delivery(tx, stored, "chat", row["external_id"], status_,
+                                          only_from=_SHOWN[status_], at=now):
             moved.append(row)
     return moved
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, status
 
 from sportello.http.problems import NotFound
 from sportello.runtime import Context, context_of
@@ -14,6 +14,10 @@ from sportello_ingest.channels.registry import Channels
 
 IngestContext = Annotated[Context, Depends(context_of("ingest"))]
 CHANNELS = "channels"
+
+# The HTTP answer to each intake outcome of a pushed message (API channel, chat widget).
+OUTCOME_STATUS = {"accepted": status.HTTP_201_CREATED, "duplicate": status.HTTP_200_OK,
+                  "blocked": status.HTTP_202_ACCEPTED, "ignored": status.HTTP_202_ACCEPTED}
 
 
 def channels_of(ctx: Context) -> Channels:
