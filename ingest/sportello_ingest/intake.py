@@ -41,7 +41,9 @@ class IntakeContext(Protocol):
     def settings(self) -> ServiceSettings: ...
 
 
-def rules_of(settings: IngestSettings) -> threads.ThreadingRules:
+def rules_of(ctx: IntakeContext) -> threads.ThreadingRules:
+    settings = ctx.settings
+    assert isinstance(settings, IngestSettings)
     return threads.ThreadingRules(
         reopen_window=timedelta(seconds=settings.reopen_window_seconds),
         dm_continuation_window=timedelta(seconds=settings.dm_continuation_window_seconds))
@@ -84,9 +86,7 @@ async def process(ctx: IntakeContext, adapter: ChannelAdapter, delivery_id: uuid
 
 
 async def apply(ctx: IntakeContext, parsed: Parsed, delivery_id: uuid.UUID) -> Counter[str]:
-    settings = ctx.settings
-    assert isinstance(settings, IngestSettings)
-    rules = rules_of(settings)
+    rules = rules_of(ctx)
 
     async def work(tx: Tx) -> Counter[str]:
         outcomes: Counter[str] = Counter()
@@ -102,10 +102,9 @@ async def apply(ctx: IntakeContext, parsed: Parsed, delivery_id: uuid.UUID) -> C
 
 
 async def accept_one(ctx: IntakeContext, message: InboundMessage, delivery_id: uuid.UUID) -> service.Accepted:
-    """One message (the API, chat and e-mail channels), its archive row marked in the same transaction."""
-    settings = ctx.settings
-    assert isinstance(settings, IngestSettings)
-    rules = rules_of(settings)
+    """One message pushed to us (the API channel, the chat widget), its archive row marked in the same
+    transaction."""
+    rules = rules_of(ctx)
 
     async def work(tx: Tx) -> service.Accepted:
         now = datetime.now(UTC)

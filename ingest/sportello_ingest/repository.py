@@ -46,6 +46,9 @@ class ConversationRow:
 class CustomerRow:
     id: uuid.UUID
     blocked: bool
+    display_name: str
+    followers: int | None
+    verified: bool
 
 
 _CONVERSATION_COLUMNS = (conversations.c.id, conversations.c.customer_id, conversations.c.account,
@@ -150,7 +153,8 @@ class IngestRepository:
 
     async def customer_of(self, platform: str, external_id: str) -> CustomerRow | None:
         row = (await self.session.execute(
-            select(customers.c.id, customers.c.blocked)
+            select(customers.c.id, customers.c.blocked, customers.c.display_name, customers.c.followers,
+                   customers.c.verified)
             .join(identities, identities.c.customer_id == customers.c.id)
             .where(identities.c.platform == platform, identities.c.external_id == external_id)
         )).first()

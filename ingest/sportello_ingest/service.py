@@ -18,6 +18,7 @@ from sportello.contracts import (
 )
 from sportello.db import Tx
 from sportello_ingest import threads
+from sportello_ingest.channels.base import Author as PlatformAuthor
 from sportello_ingest.channels.base import InboundMessage, StatusUpdate
 from sportello_ingest.repository import CustomerRow, IngestRepository, StoredMessage
 
@@ -105,15 +106,22 @@ async def _customer(repo: IngestRepository, message: InboundMessage) -> Customer
     found = await repo.customer_of(message.channel, author.id)
     if found is not None:
         # A platform that names nobody (Messenger, Instagram DMs) gives the id as the name: keep the name
-        # we learnt elsewhere (their comment) rather than overwrite it with a number.
-        if author.display_name != author.id:
+        # we learnt elsewhere (their comment) rather than overwrite it with a number. Written only when
+        # something changed: most messages come from a known profile, and this is the intake's hot path.
+        if author.display_name != author.id and _profile_changed(found, author):
             await repo.update_profile(found.id, author.display_name, author.followers, author.verified)
         return found
     created = await repo.create_customer(author.display_name, author.followers, author.verified)
     owner = await repo.add_identity(message.channel, author.id, created, author.handle, "message")
     if owner != created:
         raise threads.ConcurrentThreading()
-    return CustomerRow(created, blocked=False)
+    return CustomerRow(created, False, author.display_name, author.followers, author.verified)
+
+
+def _profile_changed(stored: CustomerRow, author: PlatformAuthor) -> bool:
+    # update_profile keeps the stored follower count when the platform sends none.
+    return (stored.display_name != author.display_name or stored.verified != author.verified
+            or (author.followers is not None and stored.followers != author.followers))
 
 
 async def _reopen(tx: Tx, repo: IngestRepository, thread: threads.Thread, customer_id: uuid.UUID,

@@ -30,9 +30,9 @@ async def ingest(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncC
         yield running
 
 
-async def post(client: httpx.AsyncClient, author: str, **fields: Any) -> dict[str, Any]:
+async def post(client: httpx.AsyncClient, author_id: str, **fields: Any) -> dict[str, Any]:
     message = {"channel": "twitter", "account": "brand-a", "external_id": uuid.uuid4().hex,
-               "author": {"id": author, "display_name": author}, "text": "hello",
+               "author": {"id": author_id, "display_name": author_id}, "text": "hello",
                "sent_at": datetime.now(UTC).isoformat(), **fields}
     response = await client.post(URL, json=message, headers=auth("integration"))
     assert response.status_code in (200, 201, 202), response.text
@@ -184,3 +184,14 @@ async def test_spam_flags_travel_downstream(ingest: tuple[FastAPI, httpx.AsyncCl
 def _received(app: FastAPI) -> list[MessageReceived]:
     records = app.state.runtime.bus.records(MESSAGES_RECEIVED.name)
     return [decode(r, MESSAGES_RECEIVED).data for r in records]  # type: ignore[misc]
+
+
+async def test_the_profile_follows_what_the_platform_says_last(ingest: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    _, client = ingest
+    author = uuid.uuid4().hex
+    seen = [{"display_name": "Ann", "followers": 10},
+            {"display_name": "Ann B.", "followers": 2500, "verified": True},
+            {"display_name": "Ann B.", "verified": True}]  # no count this time: the last one stays
+    pushed = [await post(client, author, author={"id": author, **profile}) for profile in seen]
+    customer = (await client.get(f"/v1/customers/{pushed[0]['customer_id']}", headers=auth("agent"))).json()
+    assert (customer["display_name"], customer["followers"], customer["verified"]) == ("Ann B.", 2500, True)
