@@ -225,9 +225,9 @@ class Progress:
             sys.stderr.flush()
 
 
-async def _replay(args: argparse.Namespace, tweets: list[Tweet], stack: PrivateStack, secret: str,
-                  x: FakeX, replay: Replay) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=args.concurrency * 2)) as client:
+async def _replay(replay: Replay, x: FakeX) -> dict[str, Any]:
+    tweets = replay.tweets
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=replay.concurrency * 2)) as client:
         started = time.monotonic()
         await replay.run(client, Progress(len(tweets)))
         elapsed = time.monotonic() - started
@@ -264,16 +264,15 @@ def main() -> None:
     secret, token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
 
     async def go() -> dict[str, Any]:
-        replay_ref: list[Replay] = []
-        x = FakeX(token, id_for=lambda payload: replay_ref[0].id_for(payload))
+        x = FakeX(token)
         await x.start()
         try:
             with private_stack("replay", SPORTELLO_X_CONSUMER_SECRET=secret, SPORTELLO_X_ACCESS_TOKEN=token,
                                SPORTELLO_X_API_BASE_URL=x.url, SPORTELLO_LOG_LEVEL="WARNING",
                                SPORTELLO_SEND_POLL_SECONDS="0.05") as stack:
                 replay = Replay(stack, tweets, secret, args.speed, args.concurrency)
-                replay_ref.append(replay)
-                return await _replay(args, tweets, stack, secret, x, replay)
+                x.id_for = replay.id_for  # the stand-in gives brand posts their dataset ids
+                return await _replay(replay, x)
         finally:
             await x.stop()
 
