@@ -14,18 +14,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from sportello.db import Tx
-from sportello.http.problems import Forbidden, InvalidRequest, NotFound
-from sportello_ingest import intake, service
+from sportello.http.problems import Forbidden, NotFound
+from sportello_ingest import chat_sessions, intake
 from sportello_ingest.channels.chat import SESSION_HEADER, ChatAdapter
 from sportello_ingest.endpoints.common import OUTCOME_STATUS, IngestContext, adapter_of
-from sportello_ingest.repository import IngestRepository, StoredMessage
+from sportello_ingest.repository import IngestRepository
 from sportello_ingest.schemas import Name, Text
 
 router = APIRouter(prefix="/v1/channels/chat", tags=["channels"])
-
-# What a widget's fetch and read receipt move forward (a reply still pending was never shown).
-_SHOWN = {"delivered": ("sent",), "read": ("sent", "delivered")}
 
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=256, pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -160,20 +156,8 @@ async def get_messages(
 ) -> ChatHistoryOut:
     session = await _session(ctx, session_id, token)
     async with ctx.db.transaction() as tx:
-        repo = IngestRepository(tx.session)
-        customer = await repo.customer_of("chat", session["visitor_id"])
-        if customer is None:  # nothing sent yet
-            return ChatHistoryOut(messages=[], next_after=after)
-        cursor = await _cursor(repo, after, customer.id, session["account"])
-        rows = await repo.chat_history(customer.id, session["account"], after=cursor[0], after_id=cursor[1],
-                                       limit=limit)
-        shown = [row for row in rows if row["direction"] == "outbound" and row["delivery_status"] == "sent"]
-        for row in await _advance(tx, shown, "delivered"):
-            row["delivery_status"] = "delivered"
-    # Replies not fetched yet may sort before the cursor: never move it backwards for them.
-    moved_on = bool(rows) and _beyond(rows[-1], cursor)
-    return ChatHistoryOut(messages=[_out(row) for row in rows],
-                          next_after=str(rows[-1]["id"]) if moved_on else after)
+        rows, next_after = await chat_sessions.fetch(tx, session, after, limit)
+    return ChatHistoryOut(messages=[_out(row) for row in rows], next_after=next_after)
 
 
 @router.post("/sessions/{session_id}/read", response_model=ReadOut,
@@ -181,56 +165,8 @@ async def get_messages(
 async def mark_read(session_id: uuid.UUID, body: ReadIn, ctx: IngestContext,
                     token: SessionToken = None) -> ReadOut:
     session = await _session(ctx, session_id, token)
-    until = min(body.until, datetime.now(UTC))  # nobody reads what is not written yet
     async with ctx.db.transaction() as tx:
-        repo = IngestRepository(tx.session)
-        customer = await repo.customer_of("chat", session["visitor_id"])
-        if customer is None:
-            return ReadOut(read=0)
-        replies = await repo.chat_replies_until(customer.id, session["account"], until)
-        return ReadOut(read=len(await _advance(tx, replies, "read")))
-
-
-async def _cursor(repo: IngestRepository, after: str | None, customer_id: uuid.UUID,
-                  account: str) -> tuple[datetime | None, uuid.UUID | None]:
-    if not after:
-        return None, None
-    try:
-        message_id = uuid.UUID(after)
-    except ValueError:
-        pass
-    else:
-        found = await repo.message(message_id)
-        if found is None or found["customer_id"] != customer_id or found["account"] != account:
-            raise InvalidRequest("after is not a message of this chat.")
-        return found["received_at"], message_id
-    try:
-        # An unencoded "+" in a query string arrives as a space.
-        moment = datetime.fromisoformat(after.replace(" ", "+"))
-    except ValueError as exc:
-        raise InvalidRequest("after is neither a message id nor an ISO 8601 time.") from exc
-    if moment.tzinfo is None:
-        raise InvalidRequest("after needs a UTC offset, e.g. 2026-11-24T10:00:00Z.")
-    return moment, None
-
-
-async def _advance(tx: Tx, rows: list[dict[str, Any]], status_: Literal["delivered", "read"]) -> list[dict[str, Any]]:
-    """Move agents' replies to delivered or read, with their event; returns the rows that moved."""
-    moved = []
-    now = datetime.now(UTC)
-    for row in rows:
-        stored = StoredMessage(row["id"], row["conversation_id"], row["customer_id"])
-        if await service.advance_delivery(tx, stored, "chat", row["external_id"], status_,
-                                          only_from=_SHOWN[status_], at=now):
-            moved.append(row)
-    return moved
-
-
-def _beyond(row: dict[str, Any], cursor: tuple[datetime | None, uuid.UUID | None]) -> bool:
-    after, after_id = cursor
-    if after is None or row["received_at"] != after:
-        return after is None or row["received_at"] > after
-    return after_id is not None and row["id"] > after_id
+        return ReadOut(read=await chat_sessions.mark_read(tx, session, body.until))
 
 
 def _out(row: dict[str, Any]) -> ChatMessageOut:
