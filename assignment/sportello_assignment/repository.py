@@ -148,15 +148,15 @@ class AssignmentRepository:
         ).scalar_one_or_none()
         return inserted is not None
 
-    async def set_priority(self, conversation_id: uuid.UUID, priority: float) -> str:
-        """Returns the conversation's status."""
+    async def set_priority(self, conversation_id: uuid.UUID, priority: float) -> str | None:
+        """The conversation's status, or None when it is not known here."""
         return (
             await self.session.execute(
                 update(conversations).where(conversations.c.id == conversation_id)
                 .values(priority=priority)
                 .returning(conversations.c.status)
             )
-        ).scalar_one()
+        ).scalar_one_or_none()
 
     async def previous_owner(self, customer_id: uuid.UUID,
                              excluding: uuid.UUID) -> uuid.UUID | None:

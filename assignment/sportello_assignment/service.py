@@ -10,7 +10,13 @@ from typing import Literal
 
 import structlog
 
-from sportello.contracts import AgentRef, ConversationAssigned, ConversationQueued, MessageScored
+from sportello.contracts import (
+    AgentRef,
+    ConversationAssigned,
+    ConversationPrioritised,
+    ConversationQueued,
+    MessageScored,
+)
 from sportello.db import Tx
 from sportello.http.problems import Conflict, NotFound
 from sportello_assignment.repository import Agent, AssignmentRepository
@@ -53,6 +59,17 @@ async def route_scored_message(tx: Tx, event: MessageScored) -> Routing:
         return Routing("queued")
     await _assign(tx, repo, conversation_id, event.customer_id, priority, agent, reason, now)
     return Routing("assigned", agent.id)
+
+
+async def reprioritise(tx: Tx, event: ConversationPrioritised) -> None:
+    """A priority change (a deadline nearing, new weights) moves a queued conversation. It shares
+    a partition with message.scored and comes before the one that introduces the conversation, so
+    an unknown conversation is simply not ours yet."""
+    status = await AssignmentRepository(tx.session).set_priority(
+        event.conversation_id, event.priority)
+    if status is not None:
+        log.info("assignment.reprioritised", conversation_id=str(event.conversation_id),
+                 status=status, priority=event.priority, reason=event.reason)
 
 
 async def _claim_owner(repo: AssignmentRepository, customer_id: uuid.UUID,

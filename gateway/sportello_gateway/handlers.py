@@ -5,6 +5,7 @@ from __future__ import annotations
 from sportello.bus.base import Subscription
 from sportello.contracts import (
     ConversationAssigned,
+    ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
     Envelope,
@@ -35,6 +36,11 @@ async def on_message_scored(tx: Tx, event: MessageScored, envelope: Envelope) ->
     await service.record_scored(tx, event)
 
 
+async def on_conversation_prioritised(tx: Tx, event: ConversationPrioritised,
+                                     envelope: Envelope) -> None:
+    await service.record_prioritised(tx, event)
+
+
 async def on_conversation_assigned(tx: Tx, event: ConversationAssigned,
                                    envelope: Envelope) -> None:
     await service.record_assigned(tx, event)
@@ -60,6 +66,7 @@ async def on_status_changed(tx: Tx, event: ConversationStatusChanged,
 ROUTES: dict[type[Event], EventHandler] = {
     MessageReceived: on_message_received,
     MessageScored: on_message_scored,
+    ConversationPrioritised: on_conversation_prioritised,
     ConversationAssigned: on_conversation_assigned,
     ConversationQueued: on_conversation_queued,
     ReplyRequested: on_reply_requested,

@@ -146,8 +146,16 @@ class GatewayRepository:
                 index_elements=[conversations.c.id],
                 set_={"priority": func.greatest(conversations.c.priority,
                                                 statement.excluded.priority)},
+                # Once conversation.prioritised speaks, only it moves the priority (down too).
+                where=conversations.c.priority_sequence.is_(None),
             )
         )
+
+    async def apply_priority(self, conversation_id: uuid.UUID, customer_id: uuid.UUID,
+                             sequence: int, values: dict[str, Any]) -> bool:
+        """Record a priority change unless a newer one is already stored."""
+        return await self._apply_if_newer(conversation_id, customer_id, "priority_sequence",
+                                          sequence, values)
 
     async def apply_assignment(self, conversation_id: uuid.UUID, customer_id: uuid.UUID,
                                sequence: int, values: dict[str, Any]) -> bool:

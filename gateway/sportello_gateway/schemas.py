@@ -38,6 +38,17 @@ class SentimentOut(BaseModel):
     score: float = Field(description="-1 (very negative) .. +1 (very positive)")
 
 
+class SlaOut(BaseModel):
+    kind: Literal["first_response", "next_response", "resolution"]
+    policy: str
+    band: Literal["urgent", "high", "normal", "low"]
+    started_at: datetime
+    deadline: datetime
+    stage: Literal["on_track", "halfway", "at_risk", "critical", "breached"] = Field(
+        description="By the share of the allowed business time used: <50%, 50%, 75%, 90%, missed")
+    risk: float = Field(description="Business time used / allowed as of the last change; >= 1 breached")
+
+
 class ConversationOut(BaseModel):
     id: uuid.UUID
     customer: CustomerOut
@@ -45,7 +56,10 @@ class ConversationOut(BaseModel):
     status: ConversationStatus
     resolved_at: datetime | None = Field(description="When it was resolved; null while open.")
     assignment: AssignmentOut
-    priority: float = Field(description="0..100; the highest score of the conversation's messages.")
+    priority: float = Field(description="0..100, explained in the detail's priority_breakdown.")
+    priority_band: Literal["urgent", "high", "normal", "low"] | None = Field(
+        description="The band SLA targets are set for (from the priority without time pressure).")
+    sla: SlaOut | None = Field(description="The SLA clock running; null when none is.")
     sentiment: SentimentOut | None = Field(
         description="Of the latest scored inbound message; null when none is scored yet."
     )
@@ -69,6 +83,31 @@ class FactorOut(BaseModel):
     factor: str
     contribution: float
     reason: str
+    value: float | None = Field(default=None, description="0..1; contribution = value x weight")
+    weight: float | None = None
+
+
+class SentimentPointOut(BaseModel):
+    message_id: uuid.UUID
+    at: datetime
+    label: Literal["negative", "neutral", "positive"]
+    score: float
+
+
+class SentimentTransitionOut(BaseModel):
+    message_id: uuid.UUID
+    at: datetime
+    from_label: Literal["negative", "neutral", "positive"]
+    to_label: Literal["negative", "neutral", "positive"]
+
+
+class TrajectoryOut(BaseModel):
+    first: SentimentPointOut
+    last: SentimentPointOut
+    minimum: SentimentPointOut = Field(description="The most negative inbound message")
+    transitions: list[SentimentTransitionOut] = Field(description="Label changes (latest 50)")
+    transition_count: int
+    messages: int
 
 
 class ScoreOut(BaseModel):
@@ -108,6 +147,10 @@ class MessageOut(BaseModel):
 
 class ConversationDetail(ConversationOut):
     messages: list[MessageOut] = Field(description="In sent_at order.")
+    priority_breakdown: list[FactorOut] | None = Field(
+        description="Why the conversation has its priority, factor by factor.")
+    sentiment_trajectory: TrajectoryOut | None = Field(
+        description="The customer's mood over their messages: first, last, minimum, changes.")
 
 
 class Volume(BaseModel):

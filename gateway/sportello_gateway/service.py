@@ -11,6 +11,7 @@ from sqlalchemy import RowMapping
 
 from sportello.contracts import (
     ConversationAssigned,
+    ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
     MessageDeliveryUpdated,
@@ -37,6 +38,8 @@ from sportello_gateway.schemas import (
     MetricsSummary,
     ScoreOut,
     SentimentOut,
+    SlaOut,
+    TrajectoryOut,
     Volume,
 )
 
@@ -104,6 +107,18 @@ async def record_scored(tx: Tx, event: MessageScored) -> None:
                               event.conversation_priority)
 
 
+async def record_prioritised(tx: Tx, event: ConversationPrioritised) -> None:
+    await GatewayRepository(tx.session).apply_priority(
+        event.conversation_id, event.customer_id, event.sequence,
+        dict(priority=event.priority, priority_band=event.band,
+             priority_breakdown=[f.model_dump(mode="json") for f in event.breakdown],
+             sla=event.sla.model_dump(mode="json") if event.sla else None,
+             sla_deadline=event.sla.deadline if event.sla else None,
+             sentiment_trajectory=event.trajectory.model_dump(mode="json")
+             if event.trajectory else None),
+    )
+
+
 async def record_assigned(tx: Tx, event: ConversationAssigned) -> None:
     await _record_assignment(
         tx, event.conversation_id, event.customer_id, event.sequence,
@@ -166,7 +181,13 @@ async def get_conversation(tx: Tx, conversation_id: uuid.UUID) -> ConversationDe
     if row is None:
         raise NotFound(f"No conversation {conversation_id}.")
     messages = [_message(message) for message in await repo.conversation_messages(conversation_id)]
-    return ConversationDetail(**_conversation(row).model_dump(), messages=messages)
+    breakdown = row["priority_breakdown"]
+    trajectory = row["sentiment_trajectory"]
+    return ConversationDetail(
+        **_conversation(row).model_dump(), messages=messages,
+        priority_breakdown=[FactorOut.model_validate(f) for f in breakdown] if breakdown else None,
+        sentiment_trajectory=TrajectoryOut.model_validate(trajectory) if trajectory else None,
+    )
 
 
 async def metrics_summary(tx: Tx, since: datetime) -> MetricsSummary:
@@ -210,6 +231,8 @@ def _conversation(row: RowMapping) -> ConversationOut:
         assignment=AssignmentOut(state=row["assignment_state"], agent=agent,
                                  assigned_at=row["assigned_at"]),
         priority=row["priority"],
+        priority_band=row["priority_band"],
+        sla=SlaOut.model_validate(row["sla"]) if row["sla"] else None,
         sentiment=sentiment,
         opened_at=row["opened_at"],
         last_message_at=row["last_message_at"],

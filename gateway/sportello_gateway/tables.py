@@ -49,8 +49,15 @@ conversations = Table(
     Column("message_count", Integer, nullable=False, server_default="0"),
     Column("first_inbound_at", DateTime(timezone=True), nullable=True),
     Column("first_response_at", DateTime(timezone=True), nullable=True),
-    # message.scored: the highest conversation_priority seen.
+    # conversation.prioritised, applied only when its sequence is newer; until the first one, the
+    # highest message.scored conversation_priority seen.
     Column("priority", Double, nullable=False, server_default="0"),
+    Column("priority_sequence", BigInteger, nullable=True),
+    Column("priority_band", Text, nullable=True),
+    Column("priority_breakdown", JSON().with_variant(JSONB(), "postgresql"), nullable=True),
+    Column("sla", JSON().with_variant(JSONB(), "postgresql"), nullable=True),
+    Column("sla_deadline", DateTime(timezone=True), nullable=True),
+    Column("sentiment_trajectory", JSON().with_variant(JSONB(), "postgresql"), nullable=True),
     # conversation.assigned / conversation.queued, applied only when their sequence is newer.
     Column("assignment_state", Text, nullable=False, server_default="unassigned"),
     Column("assignment_sequence", BigInteger, nullable=True),

@@ -1,32 +1,280 @@
-"""Priority's rules: score inbound messages; a conversation is as urgent as its most urgent message."""
+"""Priority's rules: score each inbound message, keep each conversation's priority and SLA clock,
+and say so (message.scored, conversation.prioritised) whenever either changes.
+
+A conversation's priority = base + weighted factors: the strongest text factors (sentiment,
+urgency, intent) among the messages waiting for a response, the customer's influence, and the SLA
+pressure of the running clock. Every handler works inside the caller's transaction.
+"""
 
 from __future__ import annotations
 
-from sportello.contracts import MessageReceived, MessageScored
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from sportello.contracts import (
+    ConversationAssigned,
+    ConversationPrioritised,
+    ConversationStatusChanged,
+    CrmContactUpdated,
+    Intent,
+    MessageDeliveryUpdated,
+    MessageReceived,
+    MessageScored,
+    Sentiment,
+    SentimentPoint,
+)
 from sportello.db import Tx
-from sportello_priority import scorer
-from sportello_priority.repository import ScoreRepository
+from sportello_priority import clock as clocks
+from sportello_priority.analysis import TextAnalyser, TextAnalysis
+from sportello_priority.composition import FactorValue, compose, intrinsic, strongest, text_factors
+from sportello_priority.config import PriorityConfig
+from sportello_priority.influence import CustomerFacts, influence_of
+from sportello_priority.repository import RECOMPUTE, ScoreRepository
+from sportello_priority.sla import band_of
+from sportello_priority.trajectory import trajectory_of
+
+log = structlog.get_logger(__name__)
 
 
-async def score_message(tx: Tx, message: MessageReceived) -> MessageScored | None:
+@dataclass(frozen=True)
+class Scoring:
+    """What scoring needs besides the transaction: the text models and the configuration."""
+
+    analyser: TextAnalyser
+    config: PriorityConfig
+
+
+async def score_message(tx: Tx, message: MessageReceived, scoring: Scoring,
+                        now: datetime | None = None) -> MessageScored | None:
     if message.direction != "inbound":
-        return None  # the brand's own replies are not customer demand
+        # The brand answered on the platform itself: a response, as one sent through Sportello.
+        await record_response(tx, message.conversation_id, message.sent_at, scoring.config)
+        return None
+    now = now or datetime.now(UTC)
     repo = ScoreRepository(tx.session)
-    result = scorer.score(message.text, message.author.followers)
-    saved = await repo.save(
-        dict(message_id=message.message_id, conversation_id=message.conversation_id,
-             customer_id=message.customer_id, score=result.value,
-             sentiment_label=result.sentiment.label, sentiment_score=result.sentiment.score,
-             breakdown=[f.model_dump() for f in result.breakdown], scorer=scorer.SCORER_NAME)
-    )
+    analysis = scoring.analyser.analyse(message.text)
+    await repo.upsert_author(message.customer_id, message.author.handle,
+                             message.author.followers, message.author.verified)
+    conversation = await _conversation(repo, message, analysis, now)
+    factors = text_factors(analysis)
+    influence = await _influence(repo, conversation, scoring.config)
+    profile, weights = scoring.config.weights_for(conversation["team"], conversation["account"])
+    spam = analysis.intent.name == "spam"
+    score, breakdown = compose({**factors, "influence": influence, "sla": clocks.no_clock()},
+                               weights, spam=spam)
+    sentiment = analysis.sentiment
+    saved = await repo.save_score(dict(
+        message_id=message.message_id, conversation_id=message.conversation_id,
+        customer_id=message.customer_id, score=score, sentiment_label=sentiment.label,
+        sentiment_score=sentiment.score, breakdown=[f.model_dump() for f in breakdown],
+        scorer=scoring.analyser.name, text=message.text, sent_at=message.sent_at,
+        p_negative=sentiment.negative, p_neutral=sentiment.neutral, p_positive=sentiment.positive,
+        intent=analysis.intent.name, urgency=analysis.urgency.value,
+    ))
     if not saved:
         return None
+
+    current = _clock_of(conversation, scoring.config)
+    pending = strongest(_factors(conversation["text_factors"]), factors) if current else factors
+    changes: dict[str, Any] = {"status": "open", "text_factors": _stored(pending),
+                               "spam": spam and (conversation["spam"] or current is None)}
+    # The clock starts with the first message waiting for a response (not in the future: a
+    # platform's clock may run ahead of ours); a later one may only tighten it.
+    candidate = clocks.start(
+        scoring.config.policies, conversation["channel"],
+        intrinsic(compose({**pending, "influence": influence}, weights)[1]),
+        current.kind if current else
+        "next_response" if conversation["answered"] else "first_response",
+        current.started_at if current else min(message.sent_at, now))
+    running = clocks.tighter(current, candidate)
+    changes.update(_clock_columns(running))
+    await repo.replace_checkpoints(message.conversation_id,
+                                   running.checkpoints() if running else [])
+    prioritised = await _prioritise(tx, repo, {**conversation, **changes}, scoring.config, now,
+                                    "message_scored", changes)
     scored = MessageScored(
         message_id=message.message_id, conversation_id=message.conversation_id,
         customer_id=message.customer_id, channel=message.channel, sent_at=message.sent_at,
-        sentiment=result.sentiment, score=result.value, breakdown=result.breakdown,
-        conversation_priority=await repo.conversation_priority(message.conversation_id),
-        scorer=scorer.SCORER_NAME,
+        sentiment=_sentiment(analysis), score=score, breakdown=breakdown,
+        conversation_priority=prioritised.priority, scorer=scoring.analyser.name,
+        intent=Intent(name=analysis.intent.name, confidence=round(analysis.intent.confidence, 4),
+                      cues=analysis.intent.cues, all=analysis.intent.all),
+        urgency=round(analysis.urgency.value, 4),
     )
     await tx.outbox.add(scored, subject=str(message.conversation_id))
+    log.info("priority.scored", conversation_id=str(message.conversation_id), score=score,
+             priority=prioritised.priority, profile=profile, intent=analysis.intent.name)
     return scored
+
+
+async def record_delivery(tx: Tx, event: MessageDeliveryUpdated, config: PriorityConfig) -> None:
+    if event.status in ("sent", "delivered", "read"):
+        await record_response(tx, event.conversation_id, event.at, config)
+
+
+async def record_response(tx: Tx, conversation_id: uuid.UUID, at: datetime,
+                          config: PriorityConfig) -> None:
+    """A response went out at ``at``: the clock of the messages before it stops (a message that
+    came after it keeps its own)."""
+    repo = ScoreRepository(tx.session)
+    conversation = await repo.lock_conversation(conversation_id)
+    if conversation is None or conversation["clock_kind"] is None:
+        return
+    if conversation["clock_started_at"] > at:
+        return
+    changes = {"answered": True, **_clock_columns(None)}
+    await repo.replace_checkpoints(conversation_id, [])
+    await _prioritise(tx, repo, {**conversation, **changes}, config, datetime.now(UTC),
+                      "sla_clock", changes)
+
+
+async def record_status(tx: Tx, event: ConversationStatusChanged, config: PriorityConfig) -> None:
+    repo = ScoreRepository(tx.session)
+    conversation = await repo.lock_conversation(event.conversation_id)
+    if conversation is None or (conversation["status_sequence"] or 0) >= event.sequence:
+        return
+    changes: dict[str, Any] = {"status_sequence": event.sequence}
+    if event.status == "resolved":
+        changes["status"] = "resolved"
+        # Messages that arrived after the resolution (a reopening) keep their clock.
+        if conversation["clock_kind"] is not None and conversation["clock_started_at"] <= event.at:
+            changes.update(_clock_columns(None))
+            await repo.replace_checkpoints(event.conversation_id, [])
+    else:
+        changes["status"] = "open"
+    await _prioritise(tx, repo, {**conversation, **changes}, config, datetime.now(UTC),
+                      "sla_clock", changes)
+
+
+async def record_team(tx: Tx, event: ConversationAssigned) -> None:
+    """The owner's team may have its own weights: recompute at the next tick."""
+    repo = ScoreRepository(tx.session)
+    conversation = await repo.lock_conversation(event.conversation_id)
+    if conversation is None or conversation["team"] == event.agent.team:
+        return
+    await repo.update_conversation(event.conversation_id, {"team": event.agent.team})
+    await repo.request_recompute([event.conversation_id], datetime.now(UTC), "weights_changed")
+
+
+async def record_crm_contact(tx: Tx, event: CrmContactUpdated) -> None:
+    repo = ScoreRepository(tx.session)
+    applied = await repo.apply_crm(event.customer_id, event.sequence, dict(
+        tier=event.tier, vip=event.vip, do_not_contact=event.do_not_contact))
+    if applied:
+        await repo.request_recompute(await repo.open_conversations_of_customer(event.customer_id),
+                                     datetime.now(UTC), "customer_updated")
+
+
+async def take_checkpoints(tx: Tx, conversation_id: uuid.UUID, config: PriorityConfig,
+                           now: datetime) -> ConversationPrioritised | None:
+    """Checkpoints came due (an SLA stage begins; weights, team or customer changed): the
+    priority moves. None when another transaction holds the conversation (it is retried) or the
+    checkpoints were taken already."""
+    repo = ScoreRepository(tx.session)
+    conversation = await repo.lock_conversation_unless_busy(conversation_id)
+    if conversation is None:
+        return None
+    stages = await repo.take_due(conversation_id, now)
+    if not stages:
+        return None
+    reasons = {stage.removeprefix(RECOMPUTE) for stage in stages if stage.startswith(RECOMPUTE)}
+    reason = "sla_checkpoint" if len(reasons) < len(stages) else min(reasons)
+    return await _prioritise(tx, repo, dict(conversation), config, now, reason, {})
+
+
+async def _prioritise(tx: Tx, repo: ScoreRepository, conversation: Mapping[str, Any],
+                      config: PriorityConfig, now: datetime, reason: str,
+                      changes: dict[str, Any]) -> ConversationPrioritised:
+    """Compute the conversation's priority as of ``now``, store it with ``changes`` and announce it."""
+    conversation_id = conversation["id"]
+    profile, weights = config.weights_for(conversation["team"], conversation["account"])
+    running = _clock_of(conversation, config)
+    factors = {**_factors(conversation["text_factors"]),
+               "influence": await _influence(repo, conversation, config),
+               "sla": running.factor(now) if running else clocks.no_clock()}
+    priority, breakdown = compose(factors, weights, spam=conversation["spam"])
+    sequence = conversation["sequence"] + 1
+    band = band_of(intrinsic(breakdown))
+    points = [SentimentPoint(message_id=p["message_id"], at=p["sent_at"], label=p["label"],
+                             score=p["sentiment_score"])
+              for p in await repo.sentiment_points(conversation_id)]
+    event = ConversationPrioritised(
+        conversation_id=conversation_id, customer_id=conversation["customer_id"],
+        priority=priority, band=band, breakdown=breakdown, weights_profile=profile,
+        sla=running.state(now) if running else None, trajectory=trajectory_of(points),
+        reason=reason, sequence=sequence, at=now,  # type: ignore[arg-type]
+    )
+    await repo.update_conversation(conversation_id, {
+        **changes, "priority": priority, "band": band, "weights_profile": profile,
+        "sequence": sequence, "updated_at": now,
+        "clock_stage": event.sla.stage if event.sla else None})
+    await tx.outbox.add(event, subject=str(conversation_id))
+    return event
+
+
+async def _conversation(repo: ScoreRepository, message: MessageReceived, analysis: TextAnalysis,
+                        now: datetime) -> dict[str, Any]:
+    found = await repo.lock_conversation(message.conversation_id)
+    if found is None:
+        found = await repo.insert_conversation(dict(
+            id=message.conversation_id, customer_id=message.customer_id, channel=message.channel,
+            account=message.account, text_factors=_stored(text_factors(analysis)), priority=0.0,
+            band="low", weights_profile="default", updated_at=now,
+        )) or await repo.lock_conversation(message.conversation_id)
+    assert found is not None  # inserted, or inserted by a concurrent transaction just now
+    return dict(found)
+
+
+async def _influence(repo: ScoreRepository, conversation: Mapping[str, Any],
+                     config: PriorityConfig) -> FactorValue:
+    customer = await repo.customer(conversation["customer_id"])
+    facts = CustomerFacts(
+        followers=customer["followers"] if customer else None,
+        verified=bool(customer and customer["verified"]),
+        on_press_list=config.on_press_list(customer["handle"] if customer else None),
+        tier=customer["tier"] if customer else None, vip=bool(customer and customer["vip"]),
+        earlier_conversations=await repo.earlier_conversations(conversation["customer_id"],
+                                                               conversation["id"]),
+    )
+    value, reason = influence_of(facts, config.tier_values)
+    return FactorValue(value, reason)
+
+
+def _clock_of(conversation: Mapping[str, Any], config: PriorityConfig) -> clocks.Clock | None:
+    if conversation["clock_kind"] is None:
+        return None
+    policy = config.policy(conversation["clock_policy"]) or next(iter(config.policies))
+    return clocks.Clock(kind=conversation["clock_kind"], policy=policy,
+                        band=conversation["clock_band"],
+                        started_at=conversation["clock_started_at"],
+                        deadline=conversation["clock_deadline"])
+
+
+def _clock_columns(running: clocks.Clock | None) -> dict[str, Any]:
+    return {
+        "clock_kind": running.kind if running else None,
+        "clock_policy": running.policy.name if running else None,
+        "clock_band": running.band if running else None,
+        "clock_started_at": running.started_at if running else None,
+        "clock_deadline": running.deadline if running else None,
+    }
+
+
+def _stored(factors: Mapping[str, FactorValue]) -> dict[str, dict[str, Any]]:
+    return {name: {"value": f.value, "reason": f.reason} for name, f in factors.items()}
+
+
+def _factors(stored: Mapping[str, Mapping[str, Any]]) -> dict[str, FactorValue]:
+    return {name: FactorValue(float(f["value"]), str(f["reason"])) for name, f in stored.items()}
+
+
+def _sentiment(analysis: TextAnalysis) -> Sentiment:
+    probs = analysis.sentiment
+    return Sentiment(label=probs.label, score=max(-1.0, min(1.0, probs.score)),
+                     negative=round(probs.negative, 4), neutral=round(probs.neutral, 4),
+                     positive=round(probs.positive, 4))

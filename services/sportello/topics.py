@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from sportello.contracts import (
     ConversationAssigned,
+    ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
+    CrmContactUpdated,
     CrmSynced,
     Event,
     MessageDeliveryUpdated,
@@ -35,11 +37,15 @@ class Topic:
 
 
 MESSAGES_RECEIVED = Topic("sportello.messages.received.v1", (MessageReceived,))
-MESSAGES_SCORED = Topic("sportello.messages.scored.v1", (MessageScored,))
+# Priority's output, keyed by conversation: one topic so a conversation's scores and priority
+# changes keep their order.
+MESSAGES_SCORED = Topic("sportello.messages.scored.v1", (MessageScored, ConversationPrioritised))
 CONVERSATIONS_ASSIGNMENT = Topic(
     "sportello.conversations.assignment.v1", (ConversationAssigned, ConversationQueued)
 )
 CRM_SYNCED = Topic("sportello.crm.synced.v1", (CrmSynced,))
+# What the CRM says about customers (tier, VIP, do-not-contact), keyed by customer.
+CRM_CONTACTS = Topic("sportello.crm.contacts.v1", (CrmContactUpdated,))
 # Everything else that happens to a conversation in ingest, keyed by conversation id.
 CONVERSATIONS_ACTIVITY = Topic(
     "sportello.conversations.activity.v1",
@@ -51,6 +57,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     MESSAGES_SCORED,
     CONVERSATIONS_ASSIGNMENT,
     CRM_SYNCED,
+    CRM_CONTACTS,
     CONVERSATIONS_ACTIVITY,
 )
 
@@ -74,6 +81,9 @@ class Groups:
     """Consumer groups: one per (service, purpose). Renaming one resets its offsets."""
 
     PRIORITY_SCORER = "sportello.priority.scorer"
+    # Everything else priority follows (replies, status, owners' teams, CRM tiers): a separate
+    # group so a backlog there never delays scoring.
+    PRIORITY_CONTEXT = "sportello.priority.context"
     ASSIGNMENT_ROUTER = "sportello.assignment.router"
     CRM_SYNC = "sportello.crm-sync.mirror"
     GATEWAY_READ_MODEL = "sportello.gateway.read-model"

@@ -75,8 +75,11 @@ async def test_detail_built_from_bus_events_in_any_order(database_url: str) -> N
     assert inbound["author"] == {"id": "author-Ada", "display_name": "Ada"}
     assert inbound["score"] == {
         "value": 30, "sentiment": {"label": "neutral", "score": 0.0}, "scorer": "rules-v1",
-        "breakdown": [{"factor": "sentiment", "contribution": 15, "reason": "angry"},
-                      {"factor": "followers", "contribution": 15, "reason": "many"}],
+        # value and weight are null: this scorer's factors predate them.
+        "breakdown": [{"factor": "sentiment", "contribution": 15, "reason": "angry",
+                       "value": None, "weight": None},
+                      {"factor": "followers", "contribution": 15, "reason": "many",
+                       "value": None, "weight": None}],
     }
     assert body["messages"][1]["direction"] == "outbound"
     assert body["messages"][1]["score"] is None

@@ -98,42 +98,6 @@ class ConversationStatusChanged(Event):
     at: datetime
 
 
-class Sentiment(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    label: Literal["negative", "neutral", "positive"]
-    # -1 (very negative) .. +1 (very positive)
-    score: float = Field(ge=-1, le=1)
-
-
-class PriorityFactor(BaseModel):
-    """One line of the explanation: how much a factor added to the score, and why."""
-
-    model_config = ConfigDict(frozen=True)
-
-    factor: str
-    contribution: float
-    reason: str
-
-
-class MessageScored(Event):
-    """Priority scored an inbound message; the conversation's priority is the highest open score."""
-
-    event_type = "message.scored"
-    event_version = 1
-
-    message_id: uuid.UUID
-    conversation_id: uuid.UUID
-    customer_id: uuid.UUID
-    channel: str
-    sent_at: datetime
-    sentiment: Sentiment
-    score: float = Field(ge=0, le=100)
-    breakdown: tuple[PriorityFactor, ...]
-    conversation_priority: float = Field(ge=0, le=100)
-    scorer: str
-
-
 class AgentRef(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -182,3 +146,21 @@ class CrmSynced(Event):
     crm_contact_id: str | None
     crm_interaction_id: str | None
     status: Literal["synced", "not_configured"]
+
+
+class CrmContactUpdated(Event):
+    """The CRM changed what it knows about a customer that matters here: their tier or VIP status,
+    whether they may be contacted, and who owns the account. Only the fields the CRM sent are set;
+    ``sequence`` orders updates of one customer (a stale update never overwrites a newer one)."""
+
+    event_type = "crm.contact_updated"
+    event_version = 1
+
+    customer_id: uuid.UUID
+    crm: str
+    tier: str | None = Field(default=None, description="e.g. platinum, gold; null when not set")
+    vip: bool = False
+    do_not_contact: bool = False
+    owner: str | None = None
+    sequence: int
+    at: datetime

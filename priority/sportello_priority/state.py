@@ -1,0 +1,40 @@
+"""What priority keeps for the life of a process: the text models and the configuration cache."""
+
+from __future__ import annotations
+
+from sportello.runtime import Context
+from sportello_priority.analysis import TextAnalyser
+from sportello_priority.config import ConfigCache
+from sportello_priority.sentiment import load_default
+from sportello_priority.settings import PrioritySettings
+
+_ANALYSER, _CONFIG = "analyser", "config"
+
+
+def start(ctx: Context) -> None:
+    settings = settings_of(ctx)
+    path = settings.sentiment_model_path
+    # Loaded once, before any record is consumed: a model that cannot load stops the start.
+    if path:
+        from sportello_priority.sentiment.storage import load_model  # type: ignore[import-not-found]
+
+        model = load_model(path)
+    else:
+        model = load_default()
+    ctx.state[_ANALYSER] = TextAnalyser(model)
+    ctx.state[_CONFIG] = ConfigCache(settings)
+
+
+def settings_of(ctx: Context) -> PrioritySettings:
+    assert isinstance(ctx.settings, PrioritySettings)
+    return ctx.settings
+
+
+def analyser_of(ctx: Context) -> TextAnalyser:
+    analyser: TextAnalyser = ctx.state[_ANALYSER]
+    return analyser
+
+
+def config_of(ctx: Context) -> ConfigCache:
+    cache: ConfigCache = ctx.state[_CONFIG]
+    return cache

@@ -1,0 +1,25 @@
+"""A conversation's sentiment over time: first, last, most negative, and each change of label."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sportello.contracts import SentimentPoint, SentimentTrajectory, SentimentTransition
+
+KEPT_TRANSITIONS = 50
+
+
+def trajectory_of(points: Sequence[SentimentPoint]) -> SentimentTrajectory | None:
+    """``points`` in sent order (inbound messages only: the customer's mood, not the agent's)."""
+    if not points:
+        return None
+    transitions = [
+        SentimentTransition(message_id=after.message_id, at=after.at, from_label=before.label,
+                            to_label=after.label)
+        for before, after in zip(points, points[1:], strict=False) if before.label != after.label
+    ]
+    return SentimentTrajectory(
+        first=points[0], last=points[-1], minimum=min(points, key=lambda p: p.score),
+        transitions=tuple(transitions[-KEPT_TRANSITIONS:]), transition_count=len(transitions),
+        messages=len(points),
+    )
