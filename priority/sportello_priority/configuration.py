@@ -71,9 +71,9 @@ async def calendars(tx: Tx) -> list[BusinessCalendar]:
 async def put_calendar(tx: Tx, name: str, calendar: BusinessCalendar) -> BusinessCalendar:
     if name == ALWAYS_OPEN:
         raise Conflict(f"{ALWAYS_OPEN!r} is built in and cannot be changed.")
-    calendar = calendar.model_copy(update={"name": name})
-    await ScoreRepository(tx.session).put_spec("calendars", name,
-                                               calendar.model_dump(mode="json", exclude={"name"}))
+    spec = calendar.model_dump(mode="json", exclude={"name"})
+    calendar = BusinessCalendar.model_validate({**spec, "name": name})
+    await ScoreRepository(tx.session).put_spec("calendars", name, spec)
     log.info("priority.calendar_changed", calendar=name)
     return calendar
 

@@ -16,6 +16,12 @@ ALWAYS_OPEN = "24x7"
 _MINUTE, _HOUR = 60.0, 3600.0
 
 
+class CalendarIn(BusinessCalendar):
+    """A calendar as the API takes it: its name is the path's."""
+
+    name: str = Field(default="-", description="Ignored: the name in the path is the calendar's")
+
+
 class PolicySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -10,7 +10,7 @@ from sportello.http.auth import Principal, require
 from sportello_priority import configuration
 from sportello_priority.endpoints.common import PriorityContext
 from sportello_priority.sla import BusinessCalendar
-from sportello_priority.sla_specs import PolicySpec
+from sportello_priority.sla_specs import CalendarIn, PolicySpec
 from sportello_priority.state import config_of
 
 router = APIRouter(prefix="/v1/priority", tags=["priority"])
@@ -26,7 +26,7 @@ async def list_calendars(ctx: PriorityContext, _: Annotated[Principal, Depends(r
 
 @router.put("/calendars/{name}", response_model=BusinessCalendar,
             summary="Create or replace a calendar (time zone, weekly shifts, holidays)")
-async def put_calendar(name: Name, calendar: BusinessCalendar, ctx: PriorityContext,
+async def put_calendar(name: Name, calendar: CalendarIn, ctx: PriorityContext,
                        _: Annotated[Principal, Depends(require("admin"))]) -> BusinessCalendar:
     async with ctx.db.transaction() as tx:
         saved = await configuration.put_calendar(tx, name, calendar)
