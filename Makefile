@@ -6,7 +6,7 @@ PACKAGES := services deploy ingest priority assignment crm-sync gateway
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= .sportello
 
-.PHONY: help install run up down status test test-unit lint bench replay clean
+.PHONY: help install run up down status test test-unit lint bench replay score eval train clean
 
 help:
 	@echo "make run    embedded mode: one process, embedded PostgreSQL, in-process bus, API on :8000"
@@ -16,6 +16,9 @@ help:
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  end-to-end benchmark on the real stack (msg/s, p50/p99 ingest->assigned)"
 	@echo "make replay DATA=<twcs csv>  replay real X traffic through the webhook and reply paths"
+	@echo "make score < in.jsonl   sentiment, intent, urgency per {id, text} line, as JSON lines"
+	@echo "make eval   sentiment and intent evaluation on ../shared/data (SHARED_DATA=...)"
+	@echo "make train TRAIN_ARGS='--out model.npz --jsonl labelled.jsonl [--from-db]'"
 
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +58,18 @@ bench: $(STAMP)
 DATA ?= ../shared/data/twcs/twcs_head5000.csv
 replay: $(STAMP)
 	$(PY) -m sportello_deploy.replay $(DATA) $(REPLAY_ARGS)
+
+# stdout is the scores alone: installation (if any) reports on stderr, make echoes nothing.
+score:
+	@$(MAKE) --no-print-directory install >&2
+	@$(PY) -m sportello_priority score $(SCORE_ARGS)
+
+SHARED_DATA ?= ../shared/data
+eval: $(STAMP)
+	$(PY) -m sportello_priority eval --data-dir $(SHARED_DATA) $(EVAL_ARGS)
+
+train: $(STAMP)
+	$(PY) -m sportello_priority train $(TRAIN_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

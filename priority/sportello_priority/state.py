@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sportello.runtime import Context
 from sportello_priority.analysis import TextAnalyser
 from sportello_priority.config import ConfigCache
-from sportello_priority.sentiment import load_default
+from sportello_priority.sentiment import SentimentModel, load_default
 from sportello_priority.settings import PrioritySettings
 
 _ANALYSER, _CONFIG = "analyser", "config"
@@ -13,16 +15,19 @@ _ANALYSER, _CONFIG = "analyser", "config"
 
 def start(ctx: Context) -> None:
     settings = settings_of(ctx)
-    path = settings.sentiment_model_path
     # Loaded once, before any record is consumed: a model that cannot load stops the start.
-    if path:
-        from sportello_priority.sentiment.storage import load_model  # type: ignore[import-not-found]
-
-        model = load_model(path)
-    else:
-        model = load_default()
-    ctx.state[_ANALYSER] = TextAnalyser(model)
+    ctx.state[_ANALYSER] = TextAnalyser(load_sentiment_model(settings.sentiment_model_path))
     ctx.state[_CONFIG] = ConfigCache(settings)
+
+
+def load_sentiment_model(path: Path | str | None) -> SentimentModel:
+    """A model built by ``train`` at ``path``, or the shipped default."""
+    if not path:
+        return load_default()
+    from sportello_priority.sentiment.storage import load_model  # type: ignore[import-not-found]
+
+    model: SentimentModel = load_model(Path(path))
+    return model
 
 
 def settings_of(ctx: Context) -> PrioritySettings:

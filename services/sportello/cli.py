@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -45,7 +46,9 @@ def main(components: Sequence[Component], argv: Sequence[str] | None = None,
     settings = components[0].settings_cls()
     for command in commands_extra:
         if args.command == command.name:
-            configure_logging(settings.log_level, json=settings.log_json, service=name)
+            # A command's stdout is its output (``score`` writes JSON lines there): logs go to stderr.
+            configure_logging(settings.log_level, json=settings.log_json, service=name,
+                              stream=sys.stderr)
             command.run(args, settings)
             return
     if args.command == "migrate":

@@ -1,14 +1,17 @@
-"""structlog configured once per process: JSON lines on stdout with the correlation id bound."""
+"""structlog configured once per process: JSON lines (on stdout for a service, on stderr for a
+command whose stdout is its output) with the correlation id bound."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True, service: str = "sportello") -> None:
+def configure_logging(level: str = "INFO", *, json: bool = True, service: str = "sportello",
+                      stream: TextIO = sys.stdout) -> None:
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -22,7 +25,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True, service: str = 
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
