@@ -14,6 +14,7 @@ from sportello.contracts import (
     AgentRef,
     Author,
     ConversationAssigned,
+    ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
     Envelope,
@@ -24,6 +25,10 @@ from sportello.contracts import (
     PriorityFactor,
     ReplyRequested,
     Sentiment,
+    SentimentPoint,
+    SentimentTrajectory,
+    SentimentTransition,
+    SlaState,
 )
 from sportello.db import Database
 from sportello.topics import topic_for
@@ -54,6 +59,32 @@ def scored(message: MessageReceived, *, score: float, conversation_priority: flo
         breakdown=(PriorityFactor(factor="sentiment", contribution=score / 2, reason="angry"),
                    PriorityFactor(factor="followers", contribution=score / 2, reason="many")),
         conversation_priority=conversation_priority, scorer="rules-v1",
+    )
+
+
+def prioritised(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int, *,
+                priority: float, at: datetime, stage: str | None = "on_track",
+                moods: Sequence[tuple[uuid.UUID, str, float]] = ()) -> ConversationPrioritised:
+    """``moods``: (message id, label, score) of the inbound messages so far, a minute apart."""
+    points = [SentimentPoint(message_id=m, at=at + timedelta(minutes=i), label=label,  # type: ignore[arg-type]
+                             score=score) for i, (m, label, score) in enumerate(moods)]
+    transitions = [SentimentTransition(message_id=b.message_id, at=b.at, from_label=a.label,
+                                       to_label=b.label)
+                   for a, b in zip(points, points[1:], strict=False) if a.label != b.label]
+    trajectory = SentimentTrajectory(
+        first=points[0], last=points[-1], minimum=min(points, key=lambda p: p.score),
+        transitions=tuple(transitions), transition_count=len(transitions), messages=len(points),
+    ) if points else None
+    sla = SlaState(kind="first_response", policy="default", band="normal", started_at=at,
+                   deadline=at + timedelta(hours=4), stage=stage,  # type: ignore[arg-type]
+                   risk=1.0 if stage == "breached" else 0.2) if stage else None
+    return ConversationPrioritised(
+        conversation_id=conversation_id, customer_id=customer_id, priority=priority,
+        band="normal", weights_profile="default",
+        breakdown=(PriorityFactor(factor="base", contribution=5, value=1, weight=5, reason="base"),
+                   PriorityFactor(factor="sla", contribution=priority - 5, value=1, weight=15,
+                                  reason=f"sequence {sequence}")),
+        sla=sla, trajectory=trajectory, reason="sla_checkpoint", sequence=sequence, at=at,
     )
 
 
