@@ -25,7 +25,6 @@ from sportello_priority.sla import (
 )
 
 
-
 @dataclass(frozen=True, slots=True)
 class Clock:
     kind: str

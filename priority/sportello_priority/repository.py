@@ -23,7 +23,6 @@ from sportello_priority.tables import (
     weight_profiles,
 )
 
-
 # Checkpoints that only ask for a recomputation are named recompute:<reason>.
 RECOMPUTE = "recompute:"
 

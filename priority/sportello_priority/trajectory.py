@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from sportello.contracts import SentimentPoint, SentimentTrajectory, SentimentTransition
 
@@ -16,7 +17,7 @@ def trajectory_of(points: Sequence[SentimentPoint]) -> SentimentTrajectory | Non
     transitions = [
         SentimentTransition(message_id=after.message_id, at=after.at, from_label=before.label,
                             to_label=after.label)
-        for before, after in zip(points, points[1:], strict=False) if before.label != after.label
+        for before, after in pairwise(points) if before.label != after.label
     ]
     return SentimentTrajectory(
         first=points[0], last=points[-1], minimum=min(points, key=lambda p: p.score),

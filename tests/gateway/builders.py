@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from itertools import pairwise
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,7 +71,7 @@ def prioritised(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: in
                              score=score) for i, (m, label, score) in enumerate(moods)]
     transitions = [SentimentTransition(message_id=b.message_id, at=b.at, from_label=a.label,
                                        to_label=b.label)
-                   for a, b in zip(points, points[1:], strict=False) if a.label != b.label]
+                   for a, b in pairwise(points) if a.label != b.label]
     trajectory = SentimentTrajectory(
         first=points[0], last=points[-1], minimum=min(points, key=lambda p: p.score),
         transitions=tuple(transitions), transition_count=len(transitions), messages=len(points),
