@@ -63,8 +63,11 @@ async def load(session: AsyncSession, settings: PrioritySettings) -> PriorityCon
                for name, values in (await repo.weight_profiles()).items()}
     calendars, policies = build_policies(await repo.specs("calendars"),
                                          await repo.specs("sla_policies"))
+    if not any(policy.channels is None for policy in policies):
+        # Channels no configured policy names still get the built-in one, after the admin's.
+        policies = [*policies, *DEFAULT_POLICIES]
     return PriorityConfig(
-        weights=weights, policies=policies or DEFAULT_POLICIES, calendars=calendars,
+        weights=weights, policies=policies, calendars=calendars,
         press=frozenset(settings.press_list() | set(await repo.press_handles())),
         tier_values={k.lower(): v for k, v in settings.tier_values.items()},
     )

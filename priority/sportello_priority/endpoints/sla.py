@@ -44,7 +44,7 @@ async def delete_calendar(name: Name, ctx: PriorityContext,
 
 
 @router.get("/sla-policies", response_model=dict[str, PolicySpec],
-            summary="SLA policies by name (none: the built-in 24x7 default applies)")
+            summary="SLA policies by name (channels none names get the built-in 24x7 default until a catch-all is defined)")
 async def list_policies(ctx: PriorityContext, _: Annotated[Principal, Depends(require("agent"))]
                         ) -> dict[str, PolicySpec]:
     async with ctx.db.transaction() as tx:
