@@ -44,7 +44,8 @@ async def delete_calendar(name: Name, ctx: PriorityContext,
 
 
 @router.get("/sla-policies", response_model=dict[str, PolicySpec],
-            summary="SLA policies by name (channels none names get the built-in 24x7 default until a catch-all is defined)")
+            summary="SLA policies by name (until a catch-all exists, other channels get the "
+                    "built-in 24x7 default)")
 async def list_policies(ctx: PriorityContext, _: Annotated[Principal, Depends(require("agent"))]
                         ) -> dict[str, PolicySpec]:
     async with ctx.db.transaction() as tx:
