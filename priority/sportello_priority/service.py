@@ -96,7 +96,7 @@ async def score_message(tx: Tx, message: MessageReceived, scoring: Scoring,
     await repo.replace_checkpoints(message.conversation_id,
                                    running.checkpoints() if running else [])
     prioritised = await _prioritise(tx, repo, {**conversation, **changes}, scoring.config, now,
-                                    "message_scored", changes)
+                                    "message_scored", changes, influence=influence)
     scored = MessageScored(
         message_id=message.message_id, conversation_id=message.conversation_id,
         customer_id=message.customer_id, channel=message.channel, sent_at=message.sent_at,
@@ -189,13 +189,15 @@ async def take_checkpoints(tx: Tx, conversation_id: uuid.UUID, config: PriorityC
 
 async def _prioritise(tx: Tx, repo: ScoreRepository, conversation: Mapping[str, Any],
                       config: PriorityConfig, now: datetime, reason: str,
-                      changes: dict[str, Any]) -> ConversationPrioritised:
-    """Compute the conversation's priority as of ``now``, store it with ``changes`` and announce it."""
+                      changes: dict[str, Any], *,
+                      influence: FactorValue | None = None) -> ConversationPrioritised:
+    """Compute the conversation's priority as of ``now``, store it with ``changes`` and announce it
+    (``influence`` when the caller has just computed it)."""
     conversation_id = conversation["id"]
     profile, weights = config.weights_for(conversation["team"], conversation["account"])
     running = _clock_of(conversation, config)
     factors = {**_factors(conversation["text_factors"]),
-               "influence": await _influence(repo, conversation, config),
+               "influence": influence or await _influence(repo, conversation, config),
                "sla": running.factor(now) if running else clocks.no_clock()}
     priority, breakdown = compose(factors, weights, spam=conversation["spam"])
     sequence = conversation["sequence"] + 1
