@@ -102,7 +102,7 @@ checkpoints = Table(
     "checkpoints",
     metadata,
     Column("conversation_id", Uuid, nullable=False),
-    Column("stage", Text, nullable=False),  # at_risk, warning, breached, or recompute
+    Column("stage", Text, nullable=False),  # halfway .. breached, or recompute:<reason>
     Column("due_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("conversation_id", "stage"),
     Index("checkpoints_due", "due_at"),
@@ -117,21 +117,20 @@ weight_profiles = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-calendars = Table(
-    "calendars",
-    metadata,
-    Column("name", Text, primary_key=True),
-    Column("spec", _JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
 
-sla_policies = Table(
-    "sla_policies",
-    metadata,
-    Column("name", Text, primary_key=True),
-    Column("spec", _JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
+def _named_specs(name: str) -> Table:
+    """Configuration stored as validated JSON by name (see sla_specs)."""
+    return Table(
+        name,
+        metadata,
+        Column("name", Text, primary_key=True),
+        Column("spec", _JSON, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+calendars = _named_specs("calendars")
+sla_policies = _named_specs("sla_policies")
 
 press_list = Table(
     "press_list",
