@@ -19,6 +19,8 @@ INTENT_IMPORTANCE = {
     "legal_threat": 1.0, "outage": 0.9, "cancellation_threat": 0.85, "complaint": 0.6,
     "lead": 0.6, "question": 0.4, "abusive": 0.3, "other": 0.2, "praise": 0.1, "spam": 0.0,
 }
+# The factors a message's text gives (text_factors); a conversation keeps the strongest of each.
+TEXT_FACTORS = ("sentiment", "urgency", "intent")
 
 
 @dataclass(frozen=True, slots=True)

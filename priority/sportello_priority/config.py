@@ -52,8 +52,14 @@ class ConfigCache:
     async def get(self, session: AsyncSession) -> PriorityConfig:
         fresh = time.monotonic() - self._loaded_at < self.settings.config_cache_seconds
         if self._config is None or not fresh:
-            self._config = await load(session, self.settings)
-            self._loaded_at = time.monotonic()
+            return await self.fresh(session)
+        return self._config
+
+    async def fresh(self, session: AsyncSession) -> PriorityConfig:
+        """Read from the database now (and keep it): for work queued by a change this process
+        may not have seen."""
+        self._config = await load(session, self.settings)
+        self._loaded_at = time.monotonic()
         return self._config
 
 

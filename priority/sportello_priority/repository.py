@@ -63,6 +63,16 @@ class ScoreRepository:
         )
         return result.mappings().all()
 
+    async def inbound_after(self, conversation_id: uuid.UUID,
+                            at: datetime) -> Sequence[RowMapping]:
+        """The conversation's scored (inbound) messages sent after ``at``, in sent order."""
+        result = await self.session.execute(
+            select(message_scores.c.sent_at, message_scores.c.breakdown, message_scores.c.intent)
+            .where(message_scores.c.conversation_id == conversation_id,
+                   message_scores.c.sent_at > at)
+            .order_by(message_scores.c.sent_at, message_scores.c.message_id))
+        return result.mappings().all()
+
     # Customers
 
     async def upsert_author(self, customer_id: uuid.UUID, handle: str | None,
@@ -145,9 +155,11 @@ class ScoreRepository:
                                 reason: str) -> None:
         if not conversation_ids:
             return
+        # In id order, as request_recompute_in_profile: two requests over the same conversations
+        # wait for each other's rows in one order, never in a cycle (a deadlock).
         statement = insert(checkpoints).values(
             [dict(conversation_id=c, stage=f"{RECOMPUTE}{reason}", due_at=at)
-             for c in conversation_ids])
+             for c in sorted(set(conversation_ids))])
         await self.session.execute(statement.on_conflict_do_update(
             index_elements=[checkpoints.c.conversation_id, checkpoints.c.stage],
             set_={"due_at": func.least(checkpoints.c.due_at, statement.excluded.due_at)}))
@@ -163,6 +175,7 @@ class ScoreRepository:
             scope = scope & (conversations.c.account == key)
         source = select(conversations.c.id, literal(f"{RECOMPUTE}weights_changed", Text),
                         literal(at, DateTime(timezone=True))).where(scope)
+        source = source.order_by(conversations.c.id)  # the lock order of request_recompute
         statement = insert(checkpoints).from_select(["conversation_id", "stage", "due_at"], source)
         result = await self.session.execute(statement.on_conflict_do_nothing())
         return result.rowcount or 0  # type: ignore[attr-defined]

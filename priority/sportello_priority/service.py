@@ -9,9 +9,10 @@ pressure of the running clock. Every handler works inside the caller's transacti
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import reduce
 from typing import Any
 
 import structlog
@@ -31,8 +32,15 @@ from sportello.contracts import (
 from sportello.db import Tx
 from sportello_priority import clock as clocks
 from sportello_priority.analysis import TextAnalyser, TextAnalysis
-from sportello_priority.composition import FactorValue, compose, intrinsic, strongest, text_factors
-from sportello_priority.config import PriorityConfig
+from sportello_priority.composition import (
+    TEXT_FACTORS,
+    FactorValue,
+    compose,
+    intrinsic,
+    strongest,
+    text_factors,
+)
+from sportello_priority.config import ConfigCache, PriorityConfig
 from sportello_priority.influence import CustomerFacts, influence_of
 from sportello_priority.repository import RECOMPUTE, ScoreRepository
 from sportello_priority.sla import band_of
@@ -80,21 +88,22 @@ async def score_message(tx: Tx, message: MessageReceived, scoring: Scoring,
         return None
 
     current = _clock_of(conversation, scoring.config)
-    pending = strongest(_factors(conversation["text_factors"]), factors) if current else factors
-    changes: dict[str, Any] = {"status": "open", "text_factors": _stored(pending),
-                               "spam": spam and (conversation["spam"] or current is None)}
-    # The clock starts with the first message waiting for a response (not in the future: a
-    # platform's clock may run ahead of ours); a later one may only tighten it.
-    candidate = clocks.start(
-        scoring.config.policies, conversation["channel"],
-        intrinsic(compose({**pending, "influence": influence}, weights)[1]),
-        current.kind if current else
-        "next_response" if conversation["answered"] else "first_response",
-        current.started_at if current else min(message.sent_at, now))
-    running = clocks.tighter(current, candidate)
-    changes.update(_clock_columns(running))
-    await repo.replace_checkpoints(message.conversation_id,
-                                   running.checkpoints() if running else [])
+    changes: dict[str, Any] = {}
+    if not _settled(conversation, message.sent_at):
+        pending = strongest(_factors(conversation["text_factors"]), factors) if current else factors
+        held = spam and (conversation["spam"] or current is None)
+        changes = {"status": "open", "text_factors": _stored(pending), "spam": held}
+        # The clock starts with the first message waiting for a response (not in the future: a
+        # platform's clock may run ahead of ours); a later one may only tighten it.
+        candidate = _start_clock(
+            scoring.config, conversation, pending, influence, spam=held,
+            kind=current.kind if current else
+            "next_response" if conversation["answered"] else "first_response",
+            started_at=current.started_at if current else min(message.sent_at, now))
+        running = clocks.tighter(current, candidate)
+        if running != current:
+            changes.update(_clock_columns(running))
+            await repo.replace_checkpoints(message.conversation_id, _coming(running, now))
     prioritised = await _prioritise(tx, repo, {**conversation, **changes}, scoring.config, now,
                                     "message_scored", changes, influence=influence)
     scored = MessageScored(
@@ -120,17 +129,20 @@ async def record_delivery(tx: Tx, event: MessageDeliveryUpdated, config: Priorit
 async def record_response(tx: Tx, conversation_id: uuid.UUID, at: datetime,
                           config: PriorityConfig) -> None:
     """A response went out at ``at``: the clock of the messages before it stops (a message that
-    came after it keeps its own)."""
+    came after it keeps its own, whichever of the two was handled first)."""
     repo = ScoreRepository(tx.session)
     conversation = await repo.lock_conversation(conversation_id)
-    if conversation is None or conversation["clock_kind"] is None:
+    if conversation is None or _settled(conversation, at):
+        return  # unknown yet (see docs/PRIORITY.md), or a receipt of an earlier response
+    changes: dict[str, Any] = {"answered": True, "settled_at": at}
+    if conversation["clock_kind"] is None or conversation["clock_started_at"] > at:
+        # Nothing waited for it: remembered, so a message sent before it and scored late starts
+        # no clock that no response would stop.
+        await repo.update_conversation(conversation_id, changes)
         return
-    if conversation["clock_started_at"] > at:
-        return
-    changes = {"answered": True, **_clock_columns(None)}
-    await repo.replace_checkpoints(conversation_id, [])
-    await _prioritise(tx, repo, {**conversation, **changes}, config, datetime.now(UTC),
-                      "sla_clock", changes)
+    now = datetime.now(UTC)
+    changes.update(await _stop_clock(repo, conversation, at, config, now))
+    await _prioritise(tx, repo, {**conversation, **changes}, config, now, "sla_clock", changes)
 
 
 async def record_status(tx: Tx, event: ConversationStatusChanged, config: PriorityConfig) -> None:
@@ -139,16 +151,17 @@ async def record_status(tx: Tx, event: ConversationStatusChanged, config: Priori
     if conversation is None or (conversation["status_sequence"] or 0) >= event.sequence:
         return
     changes: dict[str, Any] = {"status_sequence": event.sequence}
+    now = datetime.now(UTC)
     if event.status == "resolved":
         changes["status"] = "resolved"
-        # Messages that arrived after the resolution (a reopening) keep their clock.
+        if not _settled(conversation, event.at):
+            changes["settled_at"] = event.at
+        # Messages sent after the resolution (a reopening) keep their clock.
         if conversation["clock_kind"] is not None and conversation["clock_started_at"] <= event.at:
-            changes.update(_clock_columns(None))
-            await repo.replace_checkpoints(event.conversation_id, [])
+            changes.update(await _stop_clock(repo, conversation, event.at, config, now))
     else:
         changes["status"] = "open"
-    await _prioritise(tx, repo, {**conversation, **changes}, config, datetime.now(UTC),
-                      "sla_clock", changes)
+    await _prioritise(tx, repo, {**conversation, **changes}, config, now, "sla_clock", changes)
 
 
 async def record_team(tx: Tx, event: ConversationAssigned) -> None:
@@ -170,7 +183,7 @@ async def record_crm_contact(tx: Tx, event: CrmContactUpdated) -> None:
                                      datetime.now(UTC), "customer_updated")
 
 
-async def take_checkpoints(tx: Tx, conversation_id: uuid.UUID, config: PriorityConfig,
+async def take_checkpoints(tx: Tx, conversation_id: uuid.UUID, configs: ConfigCache,
                            now: datetime) -> ConversationPrioritised | None:
     """Checkpoints came due (an SLA stage begins; weights, team or customer changed): the
     priority moves. None when another transaction holds the conversation (it is retried) or the
@@ -183,6 +196,10 @@ async def take_checkpoints(tx: Tx, conversation_id: uuid.UUID, config: PriorityC
     if not stages:
         return None
     reasons = {stage.removeprefix(RECOMPUTE) for stage in stages if stage.startswith(RECOMPUTE)}
+    # A recompute request may follow a change of weights or of the press list made through another
+    # replica, whose cache here may be older than the request: read what the request was queued
+    # with (committed before take_due saw it, so visible to the statements after it).
+    config = await (configs.fresh if reasons else configs.get)(tx.session)
     reason = "sla_checkpoint" if len(reasons) < len(stages) else min(reasons)
     return await _prioritise(tx, repo, dict(conversation), config, now, reason, {})
 
@@ -194,6 +211,9 @@ async def _prioritise(tx: Tx, repo: ScoreRepository, conversation: Mapping[str, 
     """Compute the conversation's priority as of ``now``, store it with ``changes`` and announce it
     (``influence`` when the caller has just computed it)."""
     conversation_id = conversation["id"]
+    # Never before the change announced last (a ticker's batch started earlier, another replica's
+    # clock): a higher sequence must not describe an earlier moment.
+    now = max(now, conversation["updated_at"])
     profile, weights = config.weights_for(conversation["team"], conversation["account"])
     running = _clock_of(conversation, config)
     factors = {**_factors(conversation["text_factors"]),
@@ -245,6 +265,53 @@ async def _influence(repo: ScoreRepository, conversation: Mapping[str, Any],
     )
     value, reason = influence_of(facts, config.tier_values)
     return FactorValue(value, reason)
+
+
+def _settled(conversation: Mapping[str, Any], sent_at: datetime) -> bool:
+    """A response went out, or the conversation was resolved, at or after ``sent_at``."""
+    settled_at = conversation["settled_at"]
+    return settled_at is not None and sent_at <= settled_at
+
+
+def _start_clock(config: PriorityConfig, conversation: Mapping[str, Any],
+                 pending: Mapping[str, FactorValue], influence: FactorValue, *, spam: bool,
+                 kind: str, started_at: datetime) -> clocks.Clock | None:
+    """The clock for messages waiting with ``pending`` text factors: its band comes from the
+    priority without time pressure (spam held at the base, as in the priority itself)."""
+    _, weights = config.weights_for(conversation["team"], conversation["account"])
+    _, breakdown = compose({**pending, "influence": influence}, weights, spam=spam)
+    return clocks.start(config.policies, conversation["channel"], intrinsic(breakdown), kind,
+                        started_at)
+
+
+async def _stop_clock(repo: ScoreRepository, conversation: Mapping[str, Any], at: datetime,
+                      config: PriorityConfig, now: datetime) -> dict[str, Any]:
+    """The changes that stop the clock of the messages sent until ``at``. Messages sent after it
+    may have been scored already (replies, statuses and messages are consumed apart): they start
+    the next clock, with their own text factors."""
+    later = await repo.inbound_after(conversation["id"], at)
+    if not later:
+        await repo.replace_checkpoints(conversation["id"], [])
+        return _clock_columns(None)
+    pending = reduce(strongest, [_text_factors_of(row["breakdown"]) for row in later])
+    spam = all(row["intent"] == "spam" for row in later)
+    running = _start_clock(config, conversation, pending,
+                           await _influence(repo, conversation, config), spam=spam,
+                           kind="next_response", started_at=min(later[0]["sent_at"], now))
+    await repo.replace_checkpoints(conversation["id"], _coming(running, now))
+    return {"text_factors": _stored(pending), "spam": spam, **_clock_columns(running)}
+
+
+def _coming(running: clocks.Clock | None, now: datetime) -> list[tuple[str, datetime]]:
+    """The clock's checkpoints still ahead: a stage already reached is announced by the change
+    that stores them, not a second time by the ticker."""
+    return [(stage, due) for stage, due in running.checkpoints() if due > now] if running else []
+
+
+def _text_factors_of(breakdown: Sequence[Mapping[str, Any]]) -> dict[str, FactorValue]:
+    """A scored message's text factors, read back from its stored breakdown."""
+    return {f["factor"]: FactorValue(float(f["value"] or 0.0), str(f["reason"]))
+            for f in breakdown if f["factor"] in TEXT_FACTORS}
 
 
 def _clock_of(conversation: Mapping[str, Any], config: PriorityConfig) -> clocks.Clock | None:

@@ -78,6 +78,9 @@ conversations = Table(
     Column("text_factors", _JSON, nullable=False),
     Column("spam", Boolean, nullable=False, server_default="false"),
     Column("answered", Boolean, nullable=False, server_default="false"),
+    # The latest response or resolution: a message sent until then, scored late (the topics are
+    # consumed apart), is answered already and starts no clock.
+    Column("settled_at", DateTime(timezone=True), nullable=True),
     # The running SLA clock (NULL kind: none running).
     Column("clock_kind", Text, nullable=True),
     Column("clock_policy", Text, nullable=True),

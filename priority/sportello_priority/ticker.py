@@ -22,16 +22,16 @@ log = structlog.get_logger(__name__)
 
 async def tick(ctx: Context, now: datetime | None = None) -> int:
     """One pass; how many conversations were re-prioritised."""
-    now = now or datetime.now(UTC)
     batch = settings_of(ctx).sla_batch_size
     async with ctx.db.transaction() as tx:
-        due = await ScoreRepository(tx.session).due_conversations(now, batch)
+        due = await ScoreRepository(tx.session).due_conversations(now or datetime.now(UTC), batch)
     moved = 0
     for conversation_id in due:
         # One transaction per conversation: a slow or failing one never holds the others back.
+        # Each at its own moment: a batch can take a while, and a priority is as of when it is sent.
         async with ctx.db.transaction() as tx:
-            config = await config_of(ctx).get(tx.session)
-            if await service.take_checkpoints(tx, conversation_id, config, now) is not None:
+            if await service.take_checkpoints(tx, conversation_id, config_of(ctx),
+                                              now or datetime.now(UTC)) is not None:
                 moved += 1
     if moved:
         log.info("priority.checkpoints_taken", conversations=moved)
