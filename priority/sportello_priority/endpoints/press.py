@@ -14,7 +14,7 @@ from sportello_priority.settings import normalise_handle
 from sportello_priority.state import config_of, settings_of
 
 router = APIRouter(prefix="/v1/priority/press", tags=["priority"])
-Handle = Annotated[str, Path(min_length=1, max_length=100, description="With or without '@'",
+Handle = Annotated[str, Path(pattern=r"^@?[^@\s/]{1,100}$", description="With or without '@'",
                              examples=["@jane_reporter"])]
 
 

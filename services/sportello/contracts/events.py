@@ -150,8 +150,9 @@ class CrmSynced(Event):
 
 class CrmContactUpdated(Event):
     """The CRM changed what it knows about a customer that matters here: their tier or VIP status,
-    whether they may be contacted, and who owns the account. Only the fields the CRM sent are set;
-    ``sequence`` orders updates of one customer (a stale update never overwrites a newer one)."""
+    whether they may be contacted, and who owns the account. Each event is the whole current
+    picture of these fields (a null tier means none); ``sequence`` orders updates of one customer,
+    so a stale update never overwrites a newer one."""
 
     event_type = "crm.contact_updated"
     event_version = 1
