@@ -24,9 +24,9 @@ def load_sentiment_model(path: Path | str | None) -> SentimentModel:
     """A model built by ``train`` at ``path``, or the shipped default."""
     if not path:
         return load_default()
-    from sportello_priority.sentiment.storage import load_model  # type: ignore[import-not-found]
+    from sportello_priority.sentiment.linear import load
 
-    model: SentimentModel = load_model(Path(path))
+    model: SentimentModel = load(Path(path))
     return model
 
 

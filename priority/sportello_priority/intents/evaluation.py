@@ -229,7 +229,7 @@ def evaluate(data_dir: Path, *, sentiment: bool = True) -> dict[str, Any]:
     return report
 
 
-def _print_report(report: dict[str, Any], show_errors: bool) -> None:
+def print_report(report: dict[str, Any], show_errors: bool) -> None:
     modes = report["modes"]
     for split, by_mode in report["labelled"].items():
         first = by_mode[modes[0]]
@@ -283,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _print_report(report, args.errors)
+        print_report(report, args.errors)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,56 @@
+"""``eval``: the evaluation table on the public data sets in ``--data-dir`` (``../shared/data``).
+
+Sentiment (see docs/SENTIMENT.md for the protocol: airline tweets on a seeded 80/20 split,
+SENTIPOLC 2016 by 5-fold cross-validation, the shipped default zero-shot on both, throughput of
+the whole text analysis on one core), then intent and urgency (own labelled EN/IT sets, BANKING77).
+The last line is one JSON object with the headline figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from sportello.cli import Command
+from sportello.settings import ServiceSettings
+
+HEADLINE = ("airline_macro_f1", "airline_negative_f1", "sentipolc_f", "msgs_per_s_per_core",
+            "msgs_per_s_per_core_batched", "default_airline_macro_f1",
+            "default_airline_negative_f1", "default_sentipolc_f", "split_seed")
+
+
+def _intent_headline(report: dict[str, Any]) -> dict[str, Any]:
+    holdout = report["labelled"]["holdout"][report["modes"][-1]]
+    out = {"intent_holdout_accuracy": holdout["accuracy"],
+           "intent_holdout_macro_f1": holdout["macro_f1"],
+           "urgency_holdout_precision": holdout["urgency"]["precision"],
+           "urgency_holdout_recall": holdout["urgency"]["recall"],
+           "intent_urgency_us_per_message": report["timing"]["total_us"]}
+    return {key: round(value, 4) for key, value in out.items()}
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--seed", type=int, default=None, help="the split seed (default: documented)")
+    parser.add_argument("--workers", type=int, default=2)
+
+
+def _run(args: argparse.Namespace, settings: ServiceSettings) -> None:
+    from sportello_priority.intents import evaluation as intents
+    from sportello_priority.sentiment import evaluation as sentiment
+
+    options = {"seed": args.seed} if args.seed is not None else {}
+    result = sentiment.evaluate(args.data_dir, workers=args.workers, **options)
+    print("== sentiment ==")
+    print(sentiment.table(result))
+    report = intents.evaluate(args.data_dir)
+    intents.print_report(report, show_errors=False)
+    headline = {key: result.get(key) for key in HEADLINE} | _intent_headline(report)
+    print(json.dumps({key: round(v, 4) if isinstance(v, float) else v
+                      for key, v in headline.items()}))
+
+
+COMMAND = Command("eval", "evaluate sentiment, intent and urgency on ../shared/data",
+                  _add_arguments, _run)
