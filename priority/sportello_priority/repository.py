@@ -76,15 +76,20 @@ class ScoreRepository:
     # Customers
 
     async def upsert_author(self, customer_id: uuid.UUID, handle: str | None,
-                            followers: int | None, verified: bool) -> None:
+                            followers: int | None, verified: bool,
+                            conversation_id: uuid.UUID) -> RowMapping:
+        """Record what the platform says about the author; the customer as ``customer`` returns it,
+        in the same statement (the hot path)."""
         values = dict(id=customer_id, handle=handle, followers=followers, verified=verified)
         statement = insert(customers).values(**values)
         # A message without an audience figure (e-mail, chat) keeps the one another channel gave.
-        await self.session.execute(statement.on_conflict_do_update(
+        result = await self.session.execute(statement.on_conflict_do_update(
             index_elements=[customers.c.id],
             set_={"handle": func.coalesce(statement.excluded.handle, customers.c.handle),
                   "followers": func.coalesce(statement.excluded.followers, customers.c.followers),
-                  "verified": customers.c.verified | statement.excluded.verified}))
+                  "verified": customers.c.verified | statement.excluded.verified},
+        ).returning(*customers.c, self._earlier(conversation_id)))
+        return result.mappings().one()
 
     async def apply_crm(self, customer_id: uuid.UUID, sequence: int, values: dict[str, Any]) -> bool:
         statement = insert(customers).values(id=customer_id, crm_sequence=sequence, **values)
@@ -95,15 +100,19 @@ class ScoreRepository:
             ).returning(customers.c.id))
         return applied.first() is not None
 
-    async def customer(self, customer_id: uuid.UUID) -> RowMapping | None:
-        result = await self.session.execute(select(customers).where(customers.c.id == customer_id))
+    async def customer(self, customer_id: uuid.UUID,
+                       conversation_id: uuid.UUID) -> RowMapping | None:
+        """The customer, with ``earlier``: how many other conversations they have had."""
+        result = await self.session.execute(
+            select(customers, self._earlier(conversation_id)).where(customers.c.id == customer_id))
         return result.mappings().first()
 
-    async def earlier_conversations(self, customer_id: uuid.UUID, excluding: uuid.UUID) -> int:
-        return int(await self.session.scalar(
-            select(func.count()).select_from(conversations)
-            .where(conversations.c.customer_id == customer_id, conversations.c.id != excluding)
-        ) or 0)
+    @staticmethod
+    def _earlier(conversation_id: uuid.UUID) -> Any:
+        return (select(func.count()).select_from(conversations)
+                .where(conversations.c.customer_id == customers.c.id,
+                       conversations.c.id != conversation_id)
+                .scalar_subquery().label("earlier"))
 
     # Conversations
 
@@ -140,12 +149,14 @@ class ScoreRepository:
     # Checkpoints
 
     async def replace_checkpoints(self, conversation_id: uuid.UUID,
-                                  due: Sequence[tuple[str, datetime]]) -> None:
-        """The clock's stage checkpoints (pending recompute requests are kept). Callers hold the
-        conversation's lock: every writer takes it before its checkpoints, so none deadlock."""
-        await self.session.execute(
-            delete(checkpoints).where(checkpoints.c.conversation_id == conversation_id,
-                                      checkpoints.c.stage.not_like(f"{RECOMPUTE}%")))
+                                  due: Sequence[tuple[str, datetime]], *, clear: bool = True) -> None:
+        """The clock's stage checkpoints (pending recompute requests are kept; ``clear=False`` when
+        the caller knows there are none to remove). Callers hold the conversation's lock: every
+        writer takes it before its checkpoints, so none deadlock."""
+        if clear:
+            await self.session.execute(
+                delete(checkpoints).where(checkpoints.c.conversation_id == conversation_id,
+                                          checkpoints.c.stage.not_like(f"{RECOMPUTE}%")))
         if due:
             await self.session.execute(insert(checkpoints).values(
                 [dict(conversation_id=conversation_id, stage=stage, due_at=at) for stage, at in due]

@@ -16,6 +16,7 @@ from functools import reduce
 from typing import Any
 
 import structlog
+from sqlalchemy import RowMapping
 
 from sportello.contracts import (
     ConversationAssigned,
@@ -66,11 +67,12 @@ async def score_message(tx: Tx, message: MessageReceived, scoring: Scoring,
     now = now or datetime.now(UTC)
     repo = ScoreRepository(tx.session)
     analysis = scoring.analyser.analyse(message.text)
-    await repo.upsert_author(message.customer_id, message.author.handle,
-                             message.author.followers, message.author.verified)
+    customer = await repo.upsert_author(message.customer_id, message.author.handle,
+                                        message.author.followers, message.author.verified,
+                                        message.conversation_id)
     conversation = await _conversation(repo, message, analysis, now)
     factors = text_factors(analysis)
-    influence = await _influence(repo, conversation, scoring.config)
+    influence = _influence_of(customer, scoring.config)
     profile, weights = scoring.config.weights_for(conversation["team"], conversation["account"])
     spam = analysis.intent.name == "spam"
     score, breakdown = compose({**factors, "influence": influence, "sla": clocks.no_clock()},
@@ -103,7 +105,9 @@ async def score_message(tx: Tx, message: MessageReceived, scoring: Scoring,
         running = clocks.tighter(current, candidate)
         if running != current:
             changes.update(_clock_columns(running))
-            await repo.replace_checkpoints(message.conversation_id, _coming(running, now))
+            # No clock ran before: no stage checkpoints to clear first.
+            await repo.replace_checkpoints(message.conversation_id, _coming(running, now),
+                                           clear=current is not None)
     prioritised = await _prioritise(tx, repo, {**conversation, **changes}, scoring.config, now,
                                     "message_scored", changes, influence=influence)
     scored = MessageScored(
@@ -241,27 +245,34 @@ async def _prioritise(tx: Tx, repo: ScoreRepository, conversation: Mapping[str, 
 
 async def _conversation(repo: ScoreRepository, message: MessageReceived, analysis: TextAnalysis,
                         now: datetime) -> dict[str, Any]:
-    found = await repo.lock_conversation(message.conversation_id)
-    if found is None:
-        found = await repo.insert_conversation(dict(
+    async def insert() -> RowMapping | None:
+        return await repo.insert_conversation(dict(
             id=message.conversation_id, customer_id=message.customer_id, channel=message.channel,
             account=message.account, text_factors=_stored(text_factors(analysis)), priority=0.0,
             band="low", weights_profile="default", updated_at=now,
-        )) or await repo.lock_conversation(message.conversation_id)
+        ))
+
+    # The message that opened the conversation usually meets no row: try the insert first.
+    found = await insert() if message.conversation_opened else None
+    found = found or await repo.lock_conversation(message.conversation_id) or await insert() \
+        or await repo.lock_conversation(message.conversation_id)
     assert found is not None  # inserted, or inserted by a concurrent transaction just now
     return dict(found)
 
 
 async def _influence(repo: ScoreRepository, conversation: Mapping[str, Any],
                      config: PriorityConfig) -> FactorValue:
-    customer = await repo.customer(conversation["customer_id"])
+    return _influence_of(await repo.customer(conversation["customer_id"], conversation["id"]),
+                         config)
+
+
+def _influence_of(customer: Mapping[str, Any] | None, config: PriorityConfig) -> FactorValue:
     facts = CustomerFacts(
         followers=customer["followers"] if customer else None,
         verified=bool(customer and customer["verified"]),
         on_press_list=config.on_press_list(customer["handle"] if customer else None),
         tier=customer["tier"] if customer else None, vip=bool(customer and customer["vip"]),
-        earlier_conversations=await repo.earlier_conversations(conversation["customer_id"],
-                                                               conversation["id"]),
+        earlier_conversations=customer["earlier"] if customer else 0,
     )
     value, reason = influence_of(facts, config.tier_values)
     return FactorValue(value, reason)

@@ -22,12 +22,12 @@ from sportello.topics import MESSAGES_SCORED, Topic, topic_for
 def received(conversation: uuid.UUID, text: str, *, customer: uuid.UUID | None = None,
              direction: str = "inbound", channel: str = "x", sent_at: datetime | None = None,
              followers: int | None = None, handle: str | None = None,
-             account: str | None = "x:brand") -> MessageReceived:
+             account: str | None = "x:brand", opened: bool = False) -> MessageReceived:
     now = datetime.now(UTC)
     return MessageReceived(
         message_id=uuid.uuid4(), conversation_id=conversation,
         customer_id=customer or uuid.uuid5(uuid.NAMESPACE_URL, str(conversation)),
-        conversation_opened=False, channel=channel, external_id=uuid.uuid4().hex,
+        conversation_opened=opened, channel=channel, external_id=uuid.uuid4().hex,
         direction=direction,  # type: ignore[arg-type]
         author=Author(id="a", display_name="A", followers=followers, handle=handle),
         text=text, sent_at=sent_at or now, received_at=now, account=account,

@@ -24,7 +24,7 @@ FAST = dict(sla_tick_seconds=0.05, config_cache_seconds=0)
 async def test_scores_inbound_once_and_explains_every_point(database_url: str) -> None:
     conversation = uuid.uuid4()
     angry = received(conversation, "Unacceptable, still waiting for 3 days, worst service!!",
-                     followers=50_000)
+                     followers=50_000, opened=True)
     calm = received(conversation, "ok thanks")
     reply = received(conversation, "we are on it", direction="outbound")
     async with running_app([COMPONENT], database_url, **FAST) as (app, _):
