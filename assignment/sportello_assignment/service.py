@@ -64,7 +64,10 @@ async def route_scored_message(tx: Tx, event: MessageScored) -> Routing:
 async def reprioritise(tx: Tx, event: ConversationPrioritised) -> None:
     """A priority change (a deadline nearing, new weights) moves a queued conversation. It shares
     a partition with message.scored and comes before the one that introduces the conversation, so
-    an unknown conversation is simply not ours yet."""
+    an unknown conversation is simply not ours yet. A change made by scoring a message is skipped:
+    the message.scored right behind it carries the same priority (one write per message, not two)."""
+    if event.reason == "message_scored":
+        return
     status = await AssignmentRepository(tx.session).set_priority(
         event.conversation_id, event.priority)
     if status is not None:
