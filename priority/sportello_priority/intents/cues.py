@@ -85,23 +85,7 @@ def _literal_prefix(pattern: str) -> int:
 
 
 def _has_top_level_bar(pattern: str) -> bool:
-    depth, escaped, in_class = 0, False, False
-    for c in pattern:
-        if escaped:
-            escaped = False
-        elif c == "\\":
-            escaped = True
-        elif in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            return True
-    return False
+    return len(_split_top_level(pattern)) > 1
 
 
 def _split_top_level(body: str) -> list[str]:
