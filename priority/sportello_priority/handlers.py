@@ -40,7 +40,7 @@ def subscriptions(ctx: Context) -> list[Subscription]:
         await service.record_status(tx, event, await config_of(ctx).get(tx.session))
 
     async def on_assigned(tx: Tx, event: ConversationAssigned, envelope: Envelope) -> None:
-        await service.record_team(tx, event)
+        await service.record_team(tx, event, await config_of(ctx).get(tx.session))
 
     async def on_crm_contact(tx: Tx, event: CrmContactUpdated, envelope: Envelope) -> None:
         await service.record_crm_contact(tx, event)

@@ -168,14 +168,18 @@ async def record_status(tx: Tx, event: ConversationStatusChanged, config: Priori
     await _prioritise(tx, repo, {**conversation, **changes}, config, now, "sla_clock", changes)
 
 
-async def record_team(tx: Tx, event: ConversationAssigned) -> None:
-    """The owner's team may have its own weights: recompute at the next tick."""
+async def record_team(tx: Tx, event: ConversationAssigned, config: PriorityConfig) -> None:
+    """The owner's team may have its own weights: then recompute at the next tick (only then: a
+    recomputation per assignment would double the events of every conversation)."""
     repo = ScoreRepository(tx.session)
     conversation = await repo.lock_conversation(event.conversation_id)
     if conversation is None or conversation["team"] == event.agent.team:
         return
     await repo.update_conversation(event.conversation_id, {"team": event.agent.team})
-    await repo.request_recompute([event.conversation_id], datetime.now(UTC), "weights_changed")
+    before = config.weights_for(conversation["team"], conversation["account"])[0]
+    after = config.weights_for(event.agent.team, conversation["account"])[0]
+    if before != after:
+        await repo.request_recompute([event.conversation_id], datetime.now(UTC), "weights_changed")
 
 
 async def record_crm_contact(tx: Tx, event: CrmContactUpdated) -> None:

@@ -3,12 +3,15 @@ in their profile's scope through the ticker."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
+from sportello.contracts import AgentRef, ConversationAssigned
 from sportello_priority.component import COMPONENT
-from tests.priority.support import latest, publish, received, scores
+from tests.priority.support import latest, priorities, publish, received, scores
 from tests.support.app import auth, running_app
 from tests.support.waiting import eventually
 
@@ -77,3 +80,29 @@ async def test_weights_need_a_supervisor_to_change_and_an_agent_to_read(database
                                     headers=auth("agent"))).status_code == 403
         assert (await client.delete("/v1/priority/weights/team:none",
                                     headers=auth("supervisor"))).status_code == 404
+
+
+async def test_a_team_profile_applies_once_the_conversation_is_assigned_to_that_team(
+        database_url: str) -> None:
+    team = f"billing-{uuid.uuid4().hex[:6]}"
+    to_team, to_other = uuid.uuid4(), uuid.uuid4()
+    async with running_app([COMPONENT], database_url, **FAST) as (app, client):
+        bus = app.state.runtime.bus
+        response = await client.put(f"/v1/priority/weights/team:{team}", json=ONLY_SENTIMENT,
+                                    headers=auth("supervisor"))
+        assert response.status_code == 200, response.text
+        messages = [received(to_team, "Awful, awful service"),
+                    received(to_other, "Awful, awful service")]
+        await publish(bus, *messages)
+        await eventually(lambda: latest(bus, to_team) and latest(bus, to_other))
+        await publish(bus, *(ConversationAssigned(
+            conversation_id=m.conversation_id, customer_id=m.customer_id,
+            agent=AgentRef(id=uuid.uuid4(), name="Bea", team=name), reason="new", priority=0,
+            sequence=1, assigned_at=datetime.now(UTC)) for m, name in zip(
+                messages, (team, f"other-{uuid.uuid4().hex[:6]}"), strict=True)))
+        reweighed = await eventually(
+            lambda: (p := latest(bus, to_team)) and p.reason == "weights_changed" and p)
+        await asyncio.sleep(0.3)  # room for a needless recomputation of the other one
+    assert reweighed.weights_profile == f"team:{team}"
+    # A team without its own profile changes nothing, so nothing is recomputed.
+    assert [p.reason for p in priorities(bus, to_other)] == ["message_scored"]
