@@ -145,8 +145,10 @@ async def record_response(tx: Tx, conversation_id: uuid.UUID, at: datetime,
         await repo.update_conversation(conversation_id, changes)
         return
     now = datetime.now(UTC)
-    changes.update(await _stop_clock(repo, conversation, at, config, now))
-    await _prioritise(tx, repo, {**conversation, **changes}, config, now, "sla_clock", changes)
+    influence = await _influence(repo, conversation, config)
+    changes.update(await _stop_clock(repo, conversation, at, config, now, influence))
+    await _prioritise(tx, repo, {**conversation, **changes}, config, now, "sla_clock", changes,
+                      influence=influence)
 
 
 async def record_status(tx: Tx, event: ConversationStatusChanged, config: PriorityConfig) -> None:
@@ -156,16 +158,18 @@ async def record_status(tx: Tx, event: ConversationStatusChanged, config: Priori
         return
     changes: dict[str, Any] = {"status_sequence": event.sequence}
     now = datetime.now(UTC)
+    influence = await _influence(repo, conversation, config)
     if event.status == "resolved":
         changes["status"] = "resolved"
         if not _settled(conversation, event.at):
             changes["settled_at"] = event.at
         # Messages sent after the resolution (a reopening) keep their clock.
         if conversation["clock_kind"] is not None and conversation["clock_started_at"] <= event.at:
-            changes.update(await _stop_clock(repo, conversation, event.at, config, now))
+            changes.update(await _stop_clock(repo, conversation, event.at, config, now, influence))
     else:
         changes["status"] = "open"
-    await _prioritise(tx, repo, {**conversation, **changes}, config, now, "sla_clock", changes)
+    await _prioritise(tx, repo, {**conversation, **changes}, config, now, "sla_clock", changes,
+                      influence=influence)
 
 
 async def record_team(tx: Tx, event: ConversationAssigned, config: PriorityConfig) -> None:
@@ -300,7 +304,8 @@ def _start_clock(config: PriorityConfig, conversation: Mapping[str, Any],
 
 
 async def _stop_clock(repo: ScoreRepository, conversation: Mapping[str, Any], at: datetime,
-                      config: PriorityConfig, now: datetime) -> dict[str, Any]:
+                      config: PriorityConfig, now: datetime,
+                      influence: FactorValue) -> dict[str, Any]:
     """The changes that stop the clock of the messages sent until ``at``. Messages sent after it
     may have been scored already (replies, statuses and messages are consumed apart): they start
     the next clock, with their own text factors."""
@@ -310,8 +315,7 @@ async def _stop_clock(repo: ScoreRepository, conversation: Mapping[str, Any], at
         return _clock_columns(None)
     pending = reduce(strongest, [_text_factors_of(row["breakdown"]) for row in later])
     spam = all(row["intent"] == "spam" for row in later)
-    running = _start_clock(config, conversation, pending,
-                           await _influence(repo, conversation, config), spam=spam,
+    running = _start_clock(config, conversation, pending, influence, spam=spam,
                            kind="next_response", started_at=min(later[0]["sent_at"], now))
     await repo.replace_checkpoints(conversation["id"], _coming(running, now))
     return {"text_factors": _stored(pending), "spam": spam, **_clock_columns(running)}
