@@ -5,8 +5,8 @@ targets per priority band; ``deadline`` turns a target into an instant; ``checkp
 turn the time left into rising priority.
 """
 
+from sportello.calendar.calendar import BusinessCalendar, Shift
 from sportello_priority.sla.bands import BAND_FLOORS, BANDS, Band, band_of
-from sportello_priority.sla.calendar import BusinessCalendar, Shift
 from sportello_priority.sla.escalation import (
     DEFAULT_FRACTIONS,
     STAGE_FLOORS,

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal, NamedTuple
 
-from sportello_priority.sla.calendar import BusinessCalendar
-from sportello_priority.sla.wallclock import as_utc
+from sportello.calendar.calendar import BusinessCalendar
+from sportello.calendar.wallclock import as_utc
 
 Stage = Literal["on_track", "halfway", "at_risk", "critical", "breached"]
 STAGE_FLOORS: tuple[tuple[Stage, float], ...] = (

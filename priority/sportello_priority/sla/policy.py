@@ -8,8 +8,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sportello.calendar.calendar import BusinessCalendar
 from sportello_priority.sla.bands import Band
-from sportello_priority.sla.calendar import BusinessCalendar
 
 TargetKind = Literal["first_response", "next_response", "resolution"]
 TARGET_KINDS: tuple[TargetKind, ...] = get_args(TargetKind)

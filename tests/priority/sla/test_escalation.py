@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sportello_priority.sla import checkpoints, risk, stage_of
-from tests.priority.sla.calendars import HOUR, ROME, at, office
+from tests.services.calendar.calendars import HOUR, ROME, at, office
 
 SPLIT = office("Europe/Rome", "09:00-13:00", "14:00-18:00")
 MONDAY = (2025, 1, 13)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from sportello_priority.sla import BusinessCalendar, SlaPolicy, SlaTargets, band_of, deadline, select_policy
-from tests.priority.sla.calendars import HOUR, ROME, at, office
+from tests.services.calendar.calendars import HOUR, ROME, at, office
 
 MINUTE = 60.0
 

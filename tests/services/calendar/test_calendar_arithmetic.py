@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sportello_priority.sla import BusinessCalendar
-from tests.priority.sla.calendars import EASTER_MONDAY_2025, HOUR, NEW_YORK, ROME, at, office, shifts
+from sportello.calendar import BusinessCalendar
+from tests.services.calendar.calendars import EASTER_MONDAY_2025, HOUR, NEW_YORK, ROME, at, office, shifts
 
 SPLIT = ("09:00-13:00", "14:00-18:00")
 

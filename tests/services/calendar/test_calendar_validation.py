@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from sportello_priority.sla import BusinessCalendar, Shift
-from tests.priority.sla.calendars import HOUR, ROME, at, office, shifts
+from sportello.calendar import BusinessCalendar, Shift
+from tests.services.calendar.calendars import HOUR, ROME, at, office, shifts
 
 
 def calendar_from(**changes: Any) -> BusinessCalendar:

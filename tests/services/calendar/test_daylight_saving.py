@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sportello_priority.sla import BusinessCalendar
-from tests.priority.sla.calendars import EVERY_DAY, HOUR, NEW_YORK, ROME, at, office, shifts
+from sportello.calendar import BusinessCalendar
+from tests.services.calendar.calendars import EVERY_DAY, HOUR, NEW_YORK, ROME, at, office, shifts
 
 ROME_SPRING, ROME_AUTUMN = date(2025, 3, 30), date(2025, 10, 26)
 

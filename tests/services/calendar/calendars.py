@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sportello_priority.sla import BusinessCalendar, Shift
+from sportello.calendar import BusinessCalendar, Shift
 
 ROME = ZoneInfo("Europe/Rome")
 NEW_YORK = ZoneInfo("America/New_York")

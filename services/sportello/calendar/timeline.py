@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sportello_priority.sla.wallclock import wall_to_instant
+from sportello.calendar.wallclock import wall_to_instant
 
 WallShift = tuple[time, time]  # (start, end) on a wall clock; end <= start ends on the next day
 Span = tuple[datetime, datetime]  # [open, close) in UTC
