@@ -1,195 +1,169 @@
-"""Assignment's rules: ownership end to end, the customer's previous agent first, then the least
-loaded online agent; otherwise a priority-ordered queue drained whenever capacity frees up."""
+"""A conversation's life as assignment follows it from events: scored messages open or continue it,
+priority changes move it in the queue (and SLA warnings escalate it), the owner's replies stop the
+no-reply timer, resolutions free the owner's slot and a customer's return brings it back."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 import structlog
 
 from sportello.contracts import (
-    AgentRef,
-    ConversationAssigned,
+    ConversationEscalated,
     ConversationPrioritised,
-    ConversationQueued,
+    ConversationStatusChanged,
     MessageScored,
+    ReplyRequested,
 )
 from sportello.db import Tx
-from sportello.http.problems import Conflict, NotFound
-from sportello_assignment.repository import Agent, AssignmentRepository
-from sportello_assignment.schemas import AgentChange, AgentOut, NewAgent, QueuedConversation
+from sportello_assignment.policy import Rules, band_of_priority, band_rank
+from sportello_assignment.repository import AssignmentRepository, Conversation
+from sportello_assignment.routing import Routing, drain_for, place, waiting_values
 
 log = structlog.get_logger(__name__)
 
-Reason = Literal["new", "previous_owner", "capacity_freed"]
 
-
-@dataclass(frozen=True)
-class Routing:
-    """What routing a scored message did (for logs and tests; events carry the rest)."""
-
-    outcome: Literal["assigned", "queued", "kept_owner", "still_queued"]
-    agent_id: uuid.UUID | None = None
-
-
-async def route_scored_message(tx: Tx, event: MessageScored) -> Routing:
+async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
+                               now: datetime | None = None) -> Routing:
     repo = AssignmentRepository(tx.session)
-    now = datetime.now(UTC)
-    conversation_id, priority = event.conversation_id, event.conversation_priority
-    if not await repo.insert_conversation(conversation_id, event.customer_id, priority, now):
-        # Known conversation: its owner keeps it end to end; a queued one keeps its queued_at and
-        # only moves in the queue through its priority. Neither is news, so nothing is emitted.
-        status = await repo.set_priority(conversation_id, priority)
-        log.info("assignment.reprioritised", conversation_id=str(conversation_id),
-                 status=status, priority=priority)
-        return Routing("kept_owner" if status == "assigned" else "still_queued")
+    now = now or datetime.now(UTC)
+    priority = event.conversation_priority
+    rank = band_rank(event.conversation_band or band_of_priority(priority))
+    team = await repo.team_for_account(event.account) or rules.default_team
+    topic = event.intent.name if event.intent is not None else None
+    bot = event.channel in rules.bot_channels
+    conversation = await repo.insert_conversation({
+        "id": event.conversation_id, "customer_id": event.customer_id, "channel": event.channel,
+        "account": event.account, "language": event.language, "topic": topic, "team": team,
+        "priority": priority, "band_rank": rank, "sla_deadline": event.sla_deadline,
+        **waiting_values(now, rules, team=team, topic=topic, language=event.language),
+        **({"status": "bot", "queued_at": None, "widen_at": None} if bot else {}),
+    })
+    if conversation is not None:
+        if bot:
+            log.info("assignment.held_by_bot", conversation_id=str(event.conversation_id))
+            return Routing("bot")
+        previous = await repo.previous_owner(event.customer_id, excluding=event.conversation_id)
+        return await place(tx, conversation, rules, now, "new", sticky_owner=previous)
 
-    agent, reason = await _claim_owner(repo, event.customer_id, conversation_id, now)
-    if agent is None:
-        sequence = await repo.next_sequence(conversation_id)
-        await tx.outbox.add(
-            ConversationQueued(conversation_id=conversation_id, customer_id=event.customer_id,
-                               priority=priority, sequence=sequence, queued_at=now),
-            subject=str(conversation_id),
-        )
-        log.info("assignment.queued", conversation_id=str(conversation_id), priority=priority)
-        return Routing("queued")
-    await _assign(tx, repo, conversation_id, event.customer_id, priority, agent, reason, now)
-    return Routing("assigned", agent.id)
+    # Known conversation: the owner keeps it end to end; a queued one keeps its place in time and
+    # moves only through its priority. Neither is news, so nothing is emitted.
+    known = await repo.update_conversation(event.conversation_id, {
+        "priority": priority, "band_rank": rank, "sla_deadline": event.sla_deadline})
+    if known.status == "resolved" and (known.resolved_at is None
+                                       or event.sent_at > known.resolved_at):
+        return await _reopen(tx, repo, known, rules, now)
+    log.info("assignment.reprioritised", conversation_id=str(event.conversation_id),
+             status=known.status, priority=priority)
+    return Routing("kept_owner" if known.status == "assigned" else
+                   "bot" if known.status == "bot" else
+                   "resolved" if known.status == "resolved" else "still_queued")
 
 
-async def reprioritise(tx: Tx, event: ConversationPrioritised) -> None:
-    """A priority change (a deadline nearing, new weights) moves a queued conversation. It shares
-    a partition with message.scored and comes before the one that introduces the conversation, so
-    an unknown conversation is simply not ours yet. A change made by scoring a message is skipped:
-    the message.scored right behind it carries the same priority (one write per message, not two)."""
+async def reprioritise(tx: Tx, event: ConversationPrioritised, rules: Rules,
+                       now: datetime | None = None) -> None:
+    """A priority change (a deadline nearing, new weights) moves a queued conversation, and an SLA
+    warning on an unanswered one puts it in the supervisors' queue. It shares a partition with
+    message.scored and comes before the one that introduces the conversation, so an unknown
+    conversation is simply not ours yet. A change made by scoring a message is skipped: the
+    message.scored right behind it carries the same priority (one write per message, not two)."""
     if event.reason == "message_scored":
         return
-    status = await AssignmentRepository(tx.session).set_priority(
-        event.conversation_id, event.priority)
-    if status is not None:
-        log.info("assignment.reprioritised", conversation_id=str(event.conversation_id),
-                 status=status, priority=event.priority, reason=event.reason)
-
-
-async def _claim_owner(repo: AssignmentRepository, customer_id: uuid.UUID,
-                       conversation_id: uuid.UUID, now: datetime) -> tuple[Agent | None, Reason]:
-    previous = await repo.previous_owner(customer_id, excluding=conversation_id)
-    if previous is not None:
-        agent = await repo.claim_agent(previous, now)
-        if agent is not None:
-            return agent, "previous_owner"
-    agent = await repo.claim_least_loaded(now, wait=False)
-    if agent is None:
-        # About to queue. Under the queue lock a drain cannot run between this look and our commit
-        # (it would not see our uncommitted conversation and the room it frees would go unused),
-        # and waiting for agents being claimed right now finds room the fast path skipped.
-        await repo.lock_queue()
-        agent = await repo.claim_least_loaded(now, wait=True)
-    return agent, "new"
-
-
-async def _assign(tx: Tx, repo: AssignmentRepository, conversation_id: uuid.UUID,
-                  customer_id: uuid.UUID, priority: float, agent: Agent, reason: Reason,
-                  at: datetime) -> ConversationAssigned:
-    """Record ``agent`` (whose slot the caller already claimed) as owner and announce it."""
-    sequence = await repo.assign(conversation_id, agent.id, at)
-    event = ConversationAssigned(
-        conversation_id=conversation_id, customer_id=customer_id,
-        agent=AgentRef(id=agent.id, name=agent.name, team=agent.team), reason=reason,
-        priority=priority, sequence=sequence, assigned_at=at,
-    )
-    await tx.outbox.add(event, subject=str(conversation_id))
-    log.info("assignment.assigned", conversation_id=str(conversation_id), agent_id=str(agent.id),
-             reason=reason, sequence=sequence)
-    return event
-
-
-async def drain_queue(tx: Tx) -> list[ConversationAssigned]:
-    """Give queued conversations (most urgent first, then oldest) to agents with room until one or
-    the other runs out; reason ``capacity_freed``.
-
-    Call it in the transaction that frees capacity (an agent comes online, capacity rises, later a
-    conversation is resolved), after taking ``AssignmentRepository.lock_queue()`` *before* changing
-    the agent row, so every transaction takes the queue lock before agent rows.
-    """
     repo = AssignmentRepository(tx.session)
-    await repo.lock_queue()
-    now = datetime.now(UTC)
-    assigned: list[ConversationAssigned] = []
-    while (queued := await repo.lock_next_queued()) is not None:
-        agent = await repo.claim_least_loaded(now, wait=True)
-        if agent is None:
-            break
-        assigned.append(await _assign(tx, repo, queued.conversation_id, queued.customer_id,
-                                      queued.priority, agent, "capacity_freed", now))
-    if assigned:
-        log.info("assignment.queue_drained", assigned=len(assigned))
-    return assigned
+    if await repo.get_conversation(event.conversation_id) is None:
+        return
+    sla = event.sla
+    conversation = await repo.update_conversation(event.conversation_id, {
+        "priority": event.priority, "band_rank": band_rank(event.band),
+        "sla_deadline": sla.deadline if sla else None})
+    log.info("assignment.reprioritised", conversation_id=str(event.conversation_id),
+             status=conversation.status, priority=event.priority, reason=event.reason)
+    if (rules.policy.reassign and sla is not None and sla.stage in rules.escalate_stages
+            and sla.kind != "resolution" and conversation.escalated_at is None
+            and conversation.status in ("queued", "assigned")):
+        await _escalate(tx, repo, conversation, sla.stage, now or datetime.now(UTC))
 
 
-# Agents
-
-
-async def create_agent(tx: Tx, new: NewAgent) -> AgentOut:
+async def record_reply(tx: Tx, conversation_id: uuid.UUID, agent_id: uuid.UUID | None,
+                       at: datetime) -> None:
+    """Someone answered the customer: the no-reply timer and any escalation end, and the agent
+    was active just now."""
     repo = AssignmentRepository(tx.session)
-    await repo.lock_queue()
-    agent = await repo.insert_agent(new.name, new.team, new.capacity, new.presence)
-    if agent is None:
-        raise Conflict(f"An agent named {new.name!r} already exists.")
-    log.info("assignment.agent_created", agent_id=str(agent.id), presence=agent.presence)
-    return await _drain_if_free(tx, repo, agent)
+    conversation = await repo.get_conversation(conversation_id)
+    if conversation is None:
+        return
+    if conversation.reply_due_at is not None or conversation.escalated_at is not None:
+        await repo.update_conversation(conversation_id, {"reply_due_at": None,
+                                                         "escalated_at": None})
+    if agent_id is not None:
+        await repo.touch(agent_id, at)
 
 
-async def update_agent(tx: Tx, agent_id: uuid.UUID, change: AgentChange) -> AgentOut:
+async def on_reply_requested(tx: Tx, event: ReplyRequested) -> None:
+    await record_reply(tx, event.conversation_id, _uuid_or_none(event.agent_id),
+                       event.requested_at)
+
+
+async def record_status(tx: Tx, event: ConversationStatusChanged, rules: Rules,
+                        now: datetime | None = None) -> None:
+    """ingest resolved or reopened the conversation. Resolving frees the owner's slot (and hands
+    them the next queued conversation); reopening routes it again, to the same owner if possible.
+    An older status change than one already applied is ignored."""
     repo = AssignmentRepository(tx.session)
-    await repo.lock_queue()
-    # Going away/offline, or capacity lowered below the current load, leaves the agent's open
-    # conversations with them for now: reassigning them is a later issue.
-    agent = await repo.update_agent(agent_id, change.model_dump(exclude_none=True))
-    if agent is None:
-        raise NotFound(f"No agent {agent_id}.")
-    log.info("assignment.agent_updated", agent_id=str(agent_id),
-             **change.model_dump(exclude_none=True))
-    return await _drain_if_free(tx, repo, agent)
+    conversation = await repo.get_conversation(event.conversation_id, lock=True)
+    if conversation is None or event.sequence <= conversation.status_sequence:
+        return
+    now = now or datetime.now(UTC)
+    conversation = await repo.update_conversation(conversation.id,
+                                                  {"status_sequence": event.sequence})
+    if event.status == "resolved":
+        await resolve(tx, conversation, rules, event.at, now)
+    elif conversation.status == "resolved":
+        await _reopen(tx, repo, conversation, rules, now)
 
 
-async def _drain_if_free(tx: Tx, repo: AssignmentRepository, agent: Agent) -> AgentOut:
-    if agent.presence == "online" and agent.active_count < agent.capacity and await drain_queue(tx):
-        agent = await repo.get_agent(agent.id) or agent  # its load changed
-    return AgentOut.model_validate(agent)
-
-
-async def seed_agents(tx: Tx, seeds: list[NewAgent]) -> int:
-    """Create the seed agents that do not exist yet (by name); agents changed since through the API
-    keep their changes. Returns how many were created."""
+async def resolve(tx: Tx, conversation: Conversation, rules: Rules, at: datetime,
+                  now: datetime) -> None:
+    if conversation.status == "resolved":
+        return
     repo = AssignmentRepository(tx.session)
-    await repo.lock_queue()
-    created = 0
-    for seed in seeds:
-        if await repo.insert_agent(seed.name, seed.team, seed.capacity, seed.presence) is not None:
-            created += 1
-    if created:
-        await drain_queue(tx)
-    log.info("assignment.agents_seeded", created=created, seeds=len(seeds))
-    return created
+    owner = conversation.agent_id if conversation.status == "assigned" else None
+    if owner is not None:
+        await repo.lock_queue()  # before the agent row: see repository's lock order
+        await repo.release(owner, conversation.channel)
+    await repo.update_conversation(conversation.id, {
+        "status": "resolved", "resolved_at": at, "queued_at": None, "reply_due_at": None,
+        "escalated_at": None, "reserved_for": None, "reserved_until": None, "widen_at": None})
+    log.info("assignment.resolved", conversation_id=str(conversation.id),
+             agent_id=str(owner) if owner else None)
+    if owner is not None:
+        await drain_for(tx, owner, rules, now)
 
 
-async def get_agent(tx: Tx, agent_id: uuid.UUID) -> AgentOut:
-    agent = await AssignmentRepository(tx.session).get_agent(agent_id)
-    if agent is None:
-        raise NotFound(f"No agent {agent_id}.")
-    return AgentOut.model_validate(agent)
+async def _reopen(tx: Tx, repo: AssignmentRepository, conversation: Conversation, rules: Rules,
+                  now: datetime) -> Routing:
+    reopened = await repo.update_conversation(conversation.id, {
+        **waiting_values(now, rules, team=conversation.team, topic=conversation.topic,
+                         language=conversation.language),
+        "resolved_at": None, "avoid_agent_id": None})
+    return await place(tx, reopened, rules, now, "reopened", sticky_owner=conversation.agent_id)
 
 
-async def list_agents(tx: Tx) -> list[AgentOut]:
-    return [AgentOut.model_validate(agent)
-            for agent in await AssignmentRepository(tx.session).list_agents()]
+async def _escalate(tx: Tx, repo: AssignmentRepository, conversation: Conversation, stage: str,
+                    now: datetime) -> None:
+    updated = await repo.update_conversation(conversation.id, {"escalated_at": now},
+                                             announce=True)
+    await tx.outbox.add(ConversationEscalated(
+        conversation_id=conversation.id, customer_id=conversation.customer_id,
+        agent_id=conversation.agent_id if conversation.status == "assigned" else None,
+        stage=stage, deadline=conversation.sla_deadline, sequence=updated.sequence, at=now,
+    ), subject=str(conversation.id))
+    log.warning("assignment.escalated", conversation_id=str(conversation.id), stage=stage)
 
 
-async def queue(tx: Tx, limit: int) -> list[QueuedConversation]:
-    return [QueuedConversation.model_validate(entry)
-            for entry in await AssignmentRepository(tx.session).queue(limit)]
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None  # an integration's own id for its sender, not one of our agents

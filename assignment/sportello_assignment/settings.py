@@ -1,9 +1,55 @@
 """Assignment's settings (environment variables prefixed ``SPORTELLO_``)."""
 
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
 from sportello.settings import ServiceSettings
+from sportello_assignment.policy import Rules, policy_named
 
 
 class AssignmentSettings(ServiceSettings):
-    # A JSON list of {"name", "team", "capacity", "presence"} created at start when missing (keyed
+    # A JSON list of agents (as POST /v1/agents takes them) created at start when missing (keyed
     # by name), so a fresh installation or demo has agents before anyone calls the API.
     assignment_seed_agents: str = ""
+    # ours: priority band, then SLA deadline, then waiting time; skills, sticky owners and
+    # re-assignment. round_robin / fewest_open: the first-come-first-served baselines other tools
+    # offer (kept selectable so `make simulate` measures them with the same code).
+    assignment_policy: Literal["ours", "round_robin", "fewest_open"] = "ours"
+    # Concurrent conversations per channel for an agent created without a capacity.
+    assignment_default_capacity: int = Field(default=7, ge=1, le=50)
+    # How long a follow-up or returning customer waits for their last owner before anyone may take it.
+    assignment_sticky_wait_seconds: float = Field(default=300, ge=0)
+    # How long a conversation waits for its team (and topic specialists) before any agent may take it.
+    assignment_widen_after_seconds: float = Field(default=600, ge=0)
+    # An agent who went offline keeps their conversations this long (a dropped connection, a reload).
+    assignment_offline_grace_seconds: float = Field(default=120, ge=0)
+    # An online agent not seen (heartbeat, reply, presence) for this long becomes away; 0 disables.
+    assignment_auto_away_seconds: float = Field(default=900, ge=0)
+    # Time from assignment to the owner's first reply before the conversation is re-assigned.
+    assignment_reply_timeout_seconds: dict[str, float] = Field(
+        default={"urgent": 300, "high": 900, "normal": 1800, "low": 3600})
+    # SLA stages that put an unanswered conversation in the supervisors' queue.
+    assignment_escalate_stages: tuple[str, ...] = ("at_risk", "critical", "breached")
+    # Channels whose new conversations a bot answers first; they reach people on hand-off.
+    assignment_bot_channels: tuple[str, ...] = ()
+    # Accounts with no team: this team answers them ("" = any agent).
+    assignment_default_team: str = ""
+    assignment_sweep_seconds: float = Field(default=1.0, gt=0)
+    assignment_sweep_batch: int = Field(default=200, ge=1)
+
+
+    def rules(self) -> Rules:
+        return Rules(
+            policy=policy_named(self.assignment_policy),
+            sticky_wait_s=self.assignment_sticky_wait_seconds,
+            widen_after_s=self.assignment_widen_after_seconds,
+            offline_grace_s=self.assignment_offline_grace_seconds,
+            auto_away_s=self.assignment_auto_away_seconds,
+            reply_timeout_s=tuple(self.assignment_reply_timeout_seconds.items()),
+            escalate_stages=frozenset(self.assignment_escalate_stages),
+            bot_channels=frozenset(self.assignment_bot_channels),
+            default_team=self.assignment_default_team or None,
+        )

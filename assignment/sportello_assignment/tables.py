@@ -1,6 +1,9 @@
-"""Assignment's schema: agents with their load, and the conversations routed to them or queued."""
+"""Assignment's schema: teams, agents with their skills, presence and load, and the conversations
+routed to them, queued, held by a bot or resolved."""
 
 from sqlalchemy import (
+    ARRAY,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -9,16 +12,27 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     Table,
     Text,
     Uuid,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from sportello.db import messaging_tables
 
 metadata = MetaData(schema="assignment")
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("name", Text, primary_key=True),
+    # Brand accounts (e.g. "x:2244994945") whose conversations this team answers.
+    Column("accounts", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
 
 agents = Table(
     "agents",
@@ -26,12 +40,25 @@ agents = Table(
     Column("id", Uuid, primary_key=True),
     Column("name", Text, nullable=False, unique=True),
     Column("team", Text, nullable=False),
+    # Concurrent conversations per channel, unless channel_capacity says otherwise for a channel.
     Column("capacity", Integer, nullable=False),
+    Column("channel_capacity", JSONB, nullable=False, server_default=text("'{}'")),
+    # Skills. Empty means "any": an agent without languages listed is not asked which they speak.
+    Column("languages", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("channels", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("topics", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("presence", Text, nullable=False),
-    # Open assignments. Kept on the row (not counted) so claiming a slot is one atomic UPDATE.
-    # It may exceed capacity only when a supervisor lowers capacity below the current load.
+    Column("presence_changed_at", DateTime(timezone=True), nullable=False,
+           server_default=func.now()),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # A business calendar (JSON) of the agent's shifts; null: no shifts, available whenever online.
+    Column("shifts", JSONB, nullable=True),
+    # Open conversations: in total, per channel, and as a weighted load (sum of 1/capacity of each
+    # conversation's channel). Kept on the row so claiming a slot is one atomic UPDATE.
     Column("active_count", Integer, nullable=False, server_default=text("0")),
-    # Tie-break between equally loaded agents: whoever waited longest gets the next one.
+    Column("active", JSONB, nullable=False, server_default=text("'{}'")),
+    Column("load", Float, nullable=False, server_default=text("0")),
+    # Tie-break between equally loaded agents, and round robin's rotation.
     Column("last_assigned_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -46,21 +73,54 @@ conversations = Table(
     Column("id", Uuid, primary_key=True),  # ingest's conversation id
     Column("customer_id", Uuid, nullable=False),
     Column("status", Text, nullable=False),
-    # The last owner stays recorded, which is how a customer's previous agent is found.
+    Column("channel", Text, nullable=False, server_default=text("'unknown'")),
+    Column("account", Text, nullable=True),
+    Column("language", Text, nullable=True),
+    Column("topic", Text, nullable=True),  # the intent of its first message (sales, legal, ...)
+    Column("team", Text, nullable=True),  # null: any team
+    # The owner (assigned), or the last owner (queued, resolved): how a returning customer and a
+    # follow-up find their agent again.
     Column("agent_id", Uuid, ForeignKey("assignment.agents.id"), nullable=True),
     Column("priority", Float, nullable=False),
+    Column("band_rank", SmallInteger, nullable=False, server_default=text("2")),
+    Column("sla_deadline", DateTime(timezone=True), nullable=True),
     # The last sequence number emitted about this conversation (0: none yet).
     Column("sequence", Integer, nullable=False, server_default=text("0")),
+    # ingest's status sequence last applied (a late "resolved" never closes a reopened case).
+    Column("status_sequence", Integer, nullable=False, server_default=text("0")),
     Column("queued_at", DateTime(timezone=True), nullable=True),
     Column("assigned_at", DateTime(timezone=True), nullable=True),
+    # Queued for its last owner only until reserved_until, then for anyone.
+    Column("reserved_for", Uuid, nullable=True),
+    Column("reserved_until", DateTime(timezone=True), nullable=True),
+    # When a queued conversation may go to agents of any team and topic (skills widen); the sweep
+    # that passes it sets ``widened`` (and clears an expired reservation), so matching needs no clock.
+    Column("widen_at", DateTime(timezone=True), nullable=True),
+    Column("widened", Boolean, nullable=False, server_default=text("false")),
+    # Taken from this agent for not answering: not given back to them.
+    Column("avoid_agent_id", Uuid, nullable=True),
+    # Assigned and not answered yet: re-assigned when this passes.
+    Column("reply_due_at", DateTime(timezone=True), nullable=True),
+    Column("escalated_at", DateTime(timezone=True), nullable=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("handoff_note", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("status IN ('queued', 'assigned')", name="conversations_status_known"),
+    CheckConstraint("status IN ('queued', 'assigned', 'bot', 'resolved')",
+                    name="conversations_status_known"),
     CheckConstraint("status <> 'assigned' OR agent_id IS NOT NULL",
                     name="conversations_assigned_has_agent"),
-    # Queue order, read by GET /v1/queue and by every drain.
-    Index("conversations_queue_order", text("priority DESC"), "queued_at",
+    # Queue orders, read by GET /v1/queue and every dispatch: ours (band, deadline, waiting) and
+    # the first-come-first-served order of the baseline policies.
+    Index("conversations_queue_priority", text("band_rank DESC"), "sla_deadline", "queued_at",
           postgresql_where=text("status = 'queued'")),
+    Index("conversations_queue_fifo", "queued_at", postgresql_where=text("status = 'queued'")),
     Index("conversations_customer_last_owner", "customer_id", "assigned_at"),
+    Index("conversations_owner", "agent_id", postgresql_where=text("status = 'assigned'")),
+    Index("conversations_reply_due", "reply_due_at",
+          postgresql_where=text("status = 'assigned' AND reply_due_at IS NOT NULL")),
+    Index("conversations_queue_timers", text("least(reserved_until, widen_at)"),
+          postgresql_where=text("status = 'queued'")),
+    Index("conversations_escalated", "escalated_at", postgresql_where=text("escalated_at IS NOT NULL")),
 )
 
 outbox, inbox = messaging_tables(metadata)

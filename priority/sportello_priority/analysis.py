@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sportello_priority.intents import IntentResult, UrgencyResult, detect_intent, detect_urgency
+from sportello_priority.language import detect_language
 from sportello_priority.sentiment import SentimentModel, SentimentProbs, load_default
 
 
@@ -19,6 +20,7 @@ class TextAnalysis:
     sentiment: SentimentProbs
     intent: IntentResult
     urgency: UrgencyResult
+    language: str | None = None
 
 
 class TextAnalyser:
@@ -33,7 +35,7 @@ class TextAnalyser:
         sentiments = self.sentiment_model.predict(texts)
         return [
             TextAnalysis(sentiment=sentiment, intent=detect_intent(text, sentiment),
-                         urgency=detect_urgency(text))
+                         urgency=detect_urgency(text), language=detect_language(text))
             for text, sentiment in zip(texts, sentiments, strict=True)
         ]
 

@@ -118,6 +118,9 @@ async def score_message(tx: Tx, message: MessageReceived, scoring: Scoring,
         intent=Intent(name=analysis.intent.name, confidence=round(analysis.intent.confidence, 4),
                       cues=analysis.intent.cues, all=analysis.intent.all),
         urgency=round(analysis.urgency.value, 4),
+        account=message.account, language=analysis.language,
+        conversation_band=prioritised.band,
+        sla_deadline=prioritised.sla.deadline if prioritised.sla else None,
     )
     await tx.outbox.add(scored, subject=str(message.conversation_id))
     log.info("priority.scored", conversation_id=str(message.conversation_id), score=score,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sportello.contracts import (
     ConversationAssigned,
+    ConversationEscalated,
     ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
@@ -41,7 +42,8 @@ MESSAGES_RECEIVED = Topic("sportello.messages.received.v1", (MessageReceived,))
 # changes keep their order.
 MESSAGES_SCORED = Topic("sportello.messages.scored.v1", (MessageScored, ConversationPrioritised))
 CONVERSATIONS_ASSIGNMENT = Topic(
-    "sportello.conversations.assignment.v1", (ConversationAssigned, ConversationQueued)
+    "sportello.conversations.assignment.v1",
+    (ConversationAssigned, ConversationQueued, ConversationEscalated),
 )
 CRM_SYNCED = Topic("sportello.crm.synced.v1", (CrmSynced,))
 # What the CRM says about customers (tier, VIP, do-not-contact), keyed by customer.
@@ -85,5 +87,7 @@ class Groups:
     # group so a backlog there never delays scoring.
     PRIORITY_CONTEXT = "sportello.priority.context"
     ASSIGNMENT_ROUTER = "sportello.assignment.router"
+    # Replies, resolutions and SLA warnings: a separate group so they never wait behind routing.
+    ASSIGNMENT_ACTIVITY = "sportello.assignment.activity"
     CRM_SYNC = "sportello.crm-sync.mirror"
     GATEWAY_READ_MODEL = "sportello.gateway.read-model"

@@ -91,7 +91,7 @@ async def test_writes_need_a_supervisor(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("body", [
     new_agent(capacity=0), new_agent(capacity=51), new_agent(presence="busy"),
-    new_agent(name="   "), {"name": "x", "team": "care", "capacity": 2},
+    new_agent(name="   "), {"name": "x", "capacity": 2}, new_agent(languages=["x" * 65]),
     new_agent(extra="field"),
 ])
 async def test_invalid_agents_are_rejected(client: httpx.AsyncClient, body: dict[str, Any]) -> None:

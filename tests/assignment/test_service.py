@@ -1,5 +1,5 @@
-"""Assignment's rules against real PostgreSQL. Each test gets a fresh database: the rules pick
-"any online agent", so agents of other tests must not be visible."""
+"""Assignment's routing rules against real PostgreSQL. Each test gets a fresh database: the rules
+pick "any online agent", so agents of other tests must not be visible."""
 
 from __future__ import annotations
 
@@ -9,15 +9,26 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from sportello.db import Database
 from sportello.http.problems import NotFound
-from sportello_assignment import service
+from sportello_assignment import agents
 from sportello_assignment.component import COMPONENT
-from sportello_assignment.schemas import AgentChange, AgentOut, NewAgent
-from sportello_assignment.tables import agents, conversations
-from tests.assignment.support import add_agent, emitted, get_agent, route, scored
+from sportello_assignment.schemas import AgentOut, NewAgent
+from sportello_assignment.tables import conversations
+from tests.assignment.support import (
+    CAPACITY,
+    RULES,
+    add_agent,
+    emitted,
+    get_agent,
+    patch,
+    queue,
+    route,
+    scored,
+    set_load,
+)
 from tests.support.database import migrated_database
 
 
@@ -25,18 +36,6 @@ from tests.support.database import migrated_database
 async def db(fresh_database_url: str) -> AsyncIterator[Database]:
     async with migrated_database(COMPONENT, fresh_database_url) as database:
         yield database
-
-
-async def patch(db: Database, agent_id: uuid.UUID, **change: object) -> None:
-    async with db.transaction() as tx:
-        await service.update_agent(tx, agent_id, AgentChange.model_validate(change))
-
-
-async def set_load(db: Database, agent_id: uuid.UUID, active: int,
-                   last_assigned_at: datetime | None = None) -> None:
-    async with db.transaction() as tx:
-        await tx.session.execute(update(agents).where(agents.c.id == agent_id)
-                                 .values(active_count=active, last_assigned_at=last_assigned_at))
 
 
 async def test_new_conversation_goes_to_an_online_agent_with_sequence_1(db: Database) -> None:
@@ -88,11 +87,11 @@ async def test_previous_owner_is_preferred_over_a_less_loaded_agent(db: Database
     assert (await get_agent(db, previous.id)).active_count == 2
 
 
-async def test_previous_owner_not_online_falls_back_to_least_loaded(db: Database) -> None:
+async def test_previous_owner_offline_falls_back_to_least_loaded(db: Database) -> None:
     previous = await add_agent(db, capacity=5)
     customer = uuid.uuid4()
     await route(db, scored(customer_id=customer))
-    await patch(db, previous.id, presence="away")
+    await patch(db, previous.id, presence="offline")
     other = await add_agent(db, capacity=5)
     event = scored(customer_id=customer)
 
@@ -135,8 +134,7 @@ async def test_queued_when_nobody_has_room(db: Database) -> None:
     assert event_type == "conversation.queued"
     assert payload["sequence"] == 1 and payload["priority"] == 40
     assert (await get_agent(db, full.id)).active_count == 1
-    async with db.transaction() as tx:
-        assert [q.conversation_id for q in await service.queue(tx, 10)] == [event.conversation_id]
+    assert await queue(db) == [event.conversation_id]
     # A later message of a queued conversation re-prioritises it and emits nothing.
     assert (await route(db, scored(event.conversation_id, event.customer_id, 60))).outcome == \
         "still_queued"
@@ -151,8 +149,7 @@ async def test_queue_is_drained_in_priority_order_when_capacity_frees(db: Databa
         assert (await route(db, event)).outcome == "queued"
     # Re-scoring moves `low` to the head of the queue.
     await route(db, scored(low.conversation_id, low.customer_id, priority=90))
-    async with db.transaction() as tx:
-        order = [q.conversation_id for q in await service.queue(tx, 10)]
+    order = await queue(db)
     assert order == [low.conversation_id, mid.conversation_id, mid_later.conversation_id]
 
     await patch(db, alice.id, capacity=3)  # two slots free up
@@ -172,8 +169,7 @@ async def test_queue_is_drained_in_priority_order_when_capacity_frees(db: Databa
 
     [_, (_, payload)] = await emitted(db, mid_later.conversation_id)
     assert payload["agent"]["id"] == str(bob.id) and payload["reason"] == "capacity_freed"
-    async with db.transaction() as tx:
-        assert await service.queue(tx, 10) == []
+    assert await queue(db) == []
 
 
 async def test_lowering_capacity_or_going_offline_keeps_conversations(db: Database) -> None:
@@ -237,8 +233,7 @@ async def test_concurrent_drains_and_new_conversations_never_overfill(db: Databa
 
     assert (await get_agent(db, agent.id)).active_count == 4
     assert (await get_agent(db, late.id)).active_count == 1
-    async with db.transaction() as tx:
-        assert len(await service.queue(tx, 100)) == 6  # 11 conversations, 5 slots
+    assert len(await queue(db)) == 6  # 11 conversations, 5 slots
 
 
 async def test_update_of_unknown_agent_is_not_found(db: Database) -> None:
@@ -253,11 +248,11 @@ async def test_seeding_is_idempotent_by_name_and_drains_the_queue(db: Database) 
              NewAgent(name="Bo", team="sales", capacity=1, presence="away")]
 
     async with db.transaction() as tx:
-        assert await service.seed_agents(tx, seeds) == 2
+        assert await agents.seed_agents(tx, seeds, RULES, CAPACITY) == 2
     ada = next(a for a in await _agents(db) if a.name == "Ada")
     await patch(db, ada.id, capacity=5)
     async with db.transaction() as tx:
-        assert await service.seed_agents(tx, seeds) == 0
+        assert await agents.seed_agents(tx, seeds, RULES, CAPACITY) == 0
 
     assert {(a.name, a.capacity) for a in await _agents(db)} == {("Ada", 5), ("Bo", 1)}
     [_, (_, payload)] = await emitted(db, queued.conversation_id)
@@ -266,4 +261,4 @@ async def test_seeding_is_idempotent_by_name_and_drains_the_queue(db: Database) 
 
 async def _agents(db: Database) -> list[AgentOut]:
     async with db.transaction() as tx:
-        return await service.list_agents(tx)
+        return await agents.list_agents(tx)

@@ -13,6 +13,9 @@ from sportello.contracts.envelope import Event
 Direction = Literal["inbound", "outbound"]
 Visibility = Literal["public", "private"]
 DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
+AssignReason = Literal["new", "previous_owner", "capacity_freed", "manual", "transfer", "claimed"]
+QueueReason = Literal["new", "owner_offline", "no_reply", "transfer", "handoff", "reopened",
+                      "unassigned"]
 
 
 class Author(BaseModel):
@@ -115,10 +118,15 @@ class ConversationAssigned(Event):
     conversation_id: uuid.UUID
     customer_id: uuid.UUID
     agent: AgentRef
-    reason: Literal["new", "previous_owner", "capacity_freed"]
+    # Widened in place (all consumers live in this repository and deploy together): "manual"
+    # (a supervisor chose), "transfer" (the owner or a supervisor handed it on), "claimed" (an
+    # agent took it from the queue).
+    reason: AssignReason
     priority: float
     sequence: int
     assigned_at: datetime
+    # Added in place (optional): the agent it was taken from (transfer, re-assignment).
+    previous_agent_id: uuid.UUID | None = None
 
 
 class ConversationQueued(Event):
@@ -132,6 +140,26 @@ class ConversationQueued(Event):
     priority: float
     sequence: int
     queued_at: datetime
+    # Added in place (optional): why it (re-)entered the queue, and whom it was taken from.
+    reason: QueueReason = "new"
+    previous_agent_id: uuid.UUID | None = None
+    team: str | None = None
+    note: str | None = Field(default=None, description="A bot's hand-off summary, or a transfer's note")
+
+
+class ConversationEscalated(Event):
+    """An SLA warning on a conversation nobody has answered yet: it enters the supervisors' queue."""
+
+    event_type = "conversation.escalated"
+    event_version = 1
+
+    conversation_id: uuid.UUID
+    customer_id: uuid.UUID
+    agent_id: uuid.UUID | None = Field(description="The owner who has not answered, if any")
+    stage: str = Field(description="The SLA stage that raised it: at_risk, critical or breached")
+    deadline: datetime | None
+    sequence: int
+    at: datetime
 
 
 class CrmSynced(Event):

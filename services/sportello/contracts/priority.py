@@ -77,6 +77,13 @@ class MessageScored(Event):
     # Added in place (optional):
     intent: Intent | None = None
     urgency: float | None = Field(default=None, ge=0, le=1)
+    # Added in place (optional), what routing needs without a second event: the brand account the
+    # customer wrote to, the language detected (ISO 639-1), the conversation's band and the
+    # deadline of its running SLA clock.
+    account: str | None = None
+    language: str | None = None
+    conversation_band: PriorityBand | None = None
+    sla_deadline: datetime | None = None
 
 
 class SentimentPoint(BaseModel):

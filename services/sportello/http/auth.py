@@ -65,13 +65,18 @@ class TokenAuth:
         return match
 
 
+def holds(principal: Principal, role: Role) -> bool:
+    """Whether the caller holds ``role`` or a role that implies it."""
+    return principal.role in _IMPLIED[role]
+
+
 def require(role: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     """A FastAPI dependency: the caller must hold ``role`` (or a role that implies it)."""
 
     async def dependency(request: Request) -> Principal:
         auth: TokenAuth = request.app.state.auth
         principal = auth.authenticate(request.headers.get("authorization"))
-        if principal.role not in _IMPLIED[role]:
+        if not holds(principal, role):
             raise Forbidden(f"This operation needs the '{role}' role.")
         return principal
 

@@ -1,0 +1,162 @@
+"""Conversations' SQL: the queue, owners, and the timers of re-assignment."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, any_, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sportello_assignment.policy import Policy
+from sportello_assignment.repository.agents import Agent
+from sportello_assignment.tables import conversations, teams
+
+c = conversations.c
+_COLUMNS = (c.id, c.customer_id, c.status, c.channel, c.account, c.language, c.topic, c.team,
+            c.agent_id, c.priority, c.band_rank, c.sla_deadline, c.sequence, c.status_sequence,
+            c.queued_at, c.assigned_at, c.reserved_for, c.reserved_until, c.widen_at, c.widened,
+            c.avoid_agent_id, c.reply_due_at, c.escalated_at, c.resolved_at, c.handoff_note)
+_ORDERS = {
+    "priority": (c.band_rank.desc(), c.sla_deadline.asc().nulls_last(), c.queued_at, c.id),
+    "fifo": (c.queued_at, c.id),
+}
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    status: str
+    channel: str
+    account: str | None
+    language: str | None
+    topic: str | None
+    team: str | None
+    agent_id: uuid.UUID | None
+    priority: float
+    band_rank: int
+    sla_deadline: datetime | None
+    sequence: int
+    status_sequence: int
+    queued_at: datetime | None
+    assigned_at: datetime | None
+    reserved_for: uuid.UUID | None
+    reserved_until: datetime | None
+    widen_at: datetime | None
+    widened: bool
+    avoid_agent_id: uuid.UUID | None
+    reply_due_at: datetime | None
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    handoff_note: str | None
+
+
+class ConversationQueries:
+    session: AsyncSession
+
+    async def insert_conversation(self, values: dict[str, Any]) -> Conversation | None:
+        """None when the conversation is already known. A concurrent insert of the same id waits
+        here for the first transaction to finish, which is what stops a double assignment."""
+        row = (await self.session.execute(
+            insert(conversations).values(**values)
+            .on_conflict_do_nothing(index_elements=["id"]).returning(*_COLUMNS)
+        )).first()
+        return Conversation(*tuple(row)) if row else None
+
+    async def get_conversation(self, conversation_id: uuid.UUID, *,
+                               lock: bool = False) -> Conversation | None:
+        query = select(*_COLUMNS).where(c.id == conversation_id)
+        row = (await self.session.execute(query.with_for_update() if lock else query)).first()
+        return Conversation(*tuple(row)) if row else None
+
+    async def update_conversation(self, conversation_id: uuid.UUID, values: dict[str, Any], *,
+                                  announce: bool = False) -> Conversation:
+        """Write ``values``; ``announce`` also takes the next sequence number for an event."""
+        if announce:
+            values = {**values, "sequence": c.sequence + 1}
+        row = (await self.session.execute(
+            update(conversations).where(c.id == conversation_id).values(**values)
+            .returning(*_COLUMNS)
+        )).one()
+        return Conversation(*row)
+
+    async def previous_owner(self, customer_id: uuid.UUID,
+                             excluding: uuid.UUID) -> uuid.UUID | None:
+        return (await self.session.execute(
+            select(c.agent_id)
+            .where(c.customer_id == customer_id, c.id != excluding, c.agent_id.is_not(None))
+            .order_by(c.assigned_at.desc().nulls_last()).limit(1)
+        )).scalar_one_or_none()
+
+    async def team_for_account(self, account: str | None) -> str | None:
+        if account is None:
+            return None
+        return (await self.session.execute(
+            select(teams.c.name).where(literal(account) == any_(teams.c.accounts)).order_by(teams.c.name)
+            .limit(1)
+        )).scalar_one_or_none()
+
+    async def next_for(self, agent: Agent, policy: Policy) -> Conversation | None:
+        """The queued conversation this agent should take next under ``policy``, locked; skips
+        rows other transactions hold (they are being assigned or changed right now)."""
+        row = (await self.session.execute(
+            select(*_COLUMNS).where(*self._takeable_by(agent, policy))
+            .order_by(*_ORDERS[policy.queue_order]).limit(1)
+            .with_for_update(skip_locked=True)
+        )).first()
+        return Conversation(*tuple(row)) if row else None
+
+    async def queue(self, policy: Policy, limit: int) -> list[Conversation]:
+        rows = await self.session.execute(
+            select(*_COLUMNS).where(c.status == "queued")
+            .order_by(*_ORDERS[policy.queue_order]).limit(limit))
+        return [Conversation(*tuple(row)) for row in rows]
+
+    async def escalated(self, limit: int) -> list[Conversation]:
+        rows = await self.session.execute(
+            select(*_COLUMNS).where(c.escalated_at.is_not(None), c.status.in_(("queued", "assigned")))
+            .order_by(c.escalated_at, c.id).limit(limit))
+        return [Conversation(*tuple(row)) for row in rows]
+
+    async def owned_by(self, agent_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
+        rows = await self.session.execute(
+            select(c.id).where(c.status == "assigned", c.agent_id == agent_id)
+            .order_by(c.assigned_at).limit(limit))
+        return list(rows.scalars())
+
+    async def reply_overdue(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        rows = await self.session.execute(
+            select(c.id).where(c.status == "assigned", c.reply_due_at <= now)
+            .order_by(c.reply_due_at).limit(limit))
+        return list(rows.scalars())
+
+    async def queue_timers_due(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        rows = await self.session.execute(
+            select(c.id).where(c.status == "queued", func.least(c.reserved_until, c.widen_at) <= now)
+            .order_by(func.least(c.reserved_until, c.widen_at)).limit(limit))
+        return list(rows.scalars())
+
+    @staticmethod
+    def _takeable_by(agent: Agent, policy: Policy) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = [c.status == "queued"]
+        full = agent.full_channels()
+        if full:
+            conditions.append(c.channel.not_in(full))
+        if policy.sticky:
+            conditions.append(or_(c.reserved_for.is_(None), c.reserved_for == agent.id))
+        if policy.reassign:
+            conditions.append(or_(c.avoid_agent_id.is_(None), c.avoid_agent_id != agent.id))
+        if not policy.skills:
+            return conditions
+        if agent.channels:
+            conditions.append(c.channel.in_(agent.channels))
+        conditions.append(or_(c.team.is_(None), c.team == agent.team, c.widened))
+        if agent.languages:
+            conditions.append(or_(c.language.is_(None), c.language.in_(agent.languages), c.widened))
+        if agent.topics:
+            conditions.append(or_(c.topic.is_(None), c.topic.in_(agent.topics), c.widened))
+        return conditions
