@@ -77,6 +77,7 @@ async def handoff(tx: Tx, conversation_id: uuid.UUID, request: Handoff, rules: R
     conversation's timeline; the bot's note travels with the queued event)."""
     now = now or datetime.now(UTC)
     repo = AssignmentRepository(tx.session)
+    await repo.lock_queue()
     conversation = await repo.get_conversation(conversation_id, lock=True)
     if conversation is None:
         raise NotFound(f"No conversation {conversation_id}.")

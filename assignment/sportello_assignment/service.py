@@ -48,7 +48,11 @@ async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
         return await place(tx, conversation, rules, now, "new", sticky_owner=previous)
 
     # Known conversation: the owner keeps it end to end; a queued one keeps its place in time and
-    # moves only through its priority. Neither is news, so nothing is emitted.
+    # moves only through its priority. Neither is news, so nothing is emitted. One that may be
+    # reopened takes the queue lock before its row (the lock order of ``repository``).
+    current = await repo.get_conversation(event.conversation_id)
+    if current is not None and current.status == "resolved":
+        await repo.lock_queue()
     known = await repo.update_conversation(event.conversation_id, {
         "priority": priority, "band_rank": rank, "sla_deadline": event.sla_deadline})
     if known.status == "resolved" and (known.resolved_at is None
@@ -111,6 +115,7 @@ async def record_status(tx: Tx, event: ConversationStatusChanged, rules: Rules,
     them the next queued conversation); reopening routes it again, to the same owner if possible.
     An older status change than one already applied is ignored."""
     repo = AssignmentRepository(tx.session)
+    await repo.lock_queue()  # before the conversation's row: freeing or routing follows
     conversation = await repo.get_conversation(event.conversation_id, lock=True)
     if conversation is None or event.sequence <= conversation.status_sequence:
         return

@@ -43,6 +43,7 @@ async def sweep(db: Database, rules: Rules, now: datetime, batch: int = 200) -> 
 async def _presence(db: Database, rules: Rules, now: datetime) -> int:
     async with db.transaction() as tx:
         repo = AssignmentRepository(tx.session)
+        await repo.lock_queue()  # agent rows are written under it (see repository)
         turned: list[uuid.UUID] = []
         if rules.auto_away_s > 0:
             turned = await repo.set_presence_where(

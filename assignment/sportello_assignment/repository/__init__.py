@@ -1,10 +1,12 @@
 """All of assignment's SQL.
 
-Locks: a slot of an agent is claimed with one atomic UPDATE of the agent's row. Decisions to queue,
-queue drains and timer sweeps are serialised by a transaction-scoped advisory lock (the queue lock),
-which writers of agents take before touching the agent row. A transaction waiting for a lock never
-holds a row another waiter needs (a claimer takes one agent and then only writes its own
-conversation), so these waits cannot form a cycle.
+Locks: a slot of an agent is claimed with one atomic UPDATE of the agent's row whose WHERE rechecks
+room, so no interleaving pushes an agent past capacity. Decisions to queue, queue drains, timer
+sweeps, resolutions and manual actions are serialised by a transaction-scoped advisory lock (the
+queue lock). The order is always: queue lock first, then rows. A transaction that may want the
+queue lock takes it before locking a conversation or agent row, and one holding it never waits for a
+queued conversation's row (``next_for`` skips locked rows), so waits cannot form a cycle;
+``tests/assignment/test_replicas.py`` found the cycles an earlier order allowed.
 """
 
 from __future__ import annotations
