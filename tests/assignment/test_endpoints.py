@@ -67,9 +67,16 @@ async def test_names_are_unique(client: httpx.AsyncClient) -> None:
     assert_problem(duplicate, 409)
 
 
+_CONVERSATION = f"/v1/conversations/{uuid.uuid4()}"
+
+
 @pytest.mark.parametrize("method, path", [
     ("GET", "/v1/agents"), ("GET", f"/v1/agents/{uuid.uuid4()}"), ("GET", "/v1/queue"),
     ("POST", "/v1/agents"), ("PATCH", f"/v1/agents/{uuid.uuid4()}"),
+    ("POST", f"/v1/agents/{uuid.uuid4()}/heartbeat"), ("GET", "/v1/teams"),
+    ("PUT", "/v1/teams/care"), ("GET", "/v1/queue/escalated"),
+    ("POST", f"{_CONVERSATION}/assign"), ("POST", f"{_CONVERSATION}/claim"),
+    ("POST", f"{_CONVERSATION}/transfer"), ("POST", f"{_CONVERSATION}/handoff"),
 ])
 async def test_every_endpoint_needs_a_token(client: httpx.AsyncClient, method: str,
                                             path: str) -> None:
@@ -87,6 +94,19 @@ async def test_writes_need_a_supervisor(client: httpx.AsyncClient) -> None:
     assert_problem(forbidden, 403)
     integration = await client.get("/v1/agents", headers=auth("integration"))
     assert_problem(integration, 403)
+
+
+@pytest.mark.parametrize("method, path, role, body", [
+    ("PUT", "/v1/teams/care", "agent", {"accounts": []}),
+    ("GET", "/v1/queue/escalated", "agent", None),
+    ("POST", f"{_CONVERSATION}/assign", "agent", {"agent_id": str(uuid.uuid4())}),
+    ("POST", f"{_CONVERSATION}/claim", "integration", {"agent_id": str(uuid.uuid4())}),
+    ("POST", f"{_CONVERSATION}/handoff", "agent", {}),
+    ("PATCH", f"/v1/agents/{uuid.uuid4()}", "agent", {"languages": ["it"]}),
+])
+async def test_each_action_needs_its_role(client: httpx.AsyncClient, method: str, path: str,
+                                          role: str, body: dict[str, Any] | None) -> None:
+    assert_problem(await client.request(method, path, json=body, headers=auth(role)), 403)
 
 
 @pytest.mark.parametrize("body", [
@@ -148,3 +168,60 @@ async def test_queue_order_and_an_agent_coming_online_takes_from_it(
 def _context(app: FastAPI) -> Context:
     contexts: dict[str, Context] = app.state.contexts
     return contexts["assignment"]
+
+
+async def test_routing_actions_over_http(fresh_database_url: str) -> None:
+    async with running_app([COMPONENT], fresh_database_url) as (app, client):
+        db = _context(app).db
+        supervisor, agent_auth = auth("supervisor"), auth("agent")
+        ada = (await client.post("/v1/agents", json=new_agent(capacity=1, languages=["IT", "en"]),
+                                 headers=supervisor)).json()
+        bo = (await client.post("/v1/agents", json=new_agent(capacity=1), headers=supervisor)).json()
+        assert ada["languages"] == ["it", "en"] and ada["presence"] == "away"
+        event = scored()
+        assert (await route(db, event)).outcome == "queued"  # nobody online
+        path = f"/v1/conversations/{event.conversation_id}"
+
+        claimed = await client.post(f"{path}/claim", json={"agent_id": ada["id"]},
+                                    headers=agent_auth)
+        assert claimed.status_code == 200, claimed.text
+        assert claimed.json() == {"conversation_id": str(event.conversation_id),
+                                  "status": "assigned", "agent_id": ada["id"]}
+        # Claimed already: a second claim is a conflict, not a silent steal.
+        assert_problem(await client.post(f"{path}/claim", json={"agent_id": bo["id"]},
+                                         headers=agent_auth), 409)
+        moved = await client.post(f"{path}/transfer", json={"agent_id": bo["id"]},
+                                  headers=agent_auth)
+        assert moved.json()["agent_id"] == bo["id"]
+        ada_now = (await client.get(f"/v1/agents/{ada['id']}", headers=agent_auth)).json()
+        assert ada_now["active_count"] == 0
+        # Bo is full: assigning him another conversation is refused.
+        other = scored()
+        await route(db, other)
+        assert_problem(await client.post(f"/v1/conversations/{other.conversation_id}/assign",
+                                         json={"agent_id": bo["id"]}, headers=supervisor), 409)
+        to_team = await client.post(f"{path}/transfer", json={"team": "billing"},
+                                    headers=agent_auth)
+        assert to_team.json()["status"] == "queued"
+        queue = (await client.get("/v1/queue", headers=agent_auth)).json()
+        assert {q["conversation_id"]: q["team"] for q in queue}[str(event.conversation_id)] == \
+            "billing"
+        both = await client.post(f"{path}/transfer", json={"team": "x", "agent_id": bo["id"]},
+                                 headers=agent_auth)
+        assert_problem(both, 422)
+        assert_problem(await client.post(f"/v1/conversations/{uuid.uuid4()}/assign",
+                                         json={"agent_id": bo["id"]}, headers=supervisor), 404)
+        not_bot = await client.post(f"{path}/handoff", json={}, headers=auth("integration"))
+        assert not_bot.status_code == 200 and not_bot.json()["status"] == "queued"
+
+        team = await client.put("/v1/teams/billing", json={"accounts": ["x:123"]},
+                                headers=supervisor)
+        assert team.json() == {"name": "billing", "accounts": ["x:123"]}
+        assert (await client.get("/v1/teams", headers=agent_auth)).json() == [team.json()]
+        beat = await client.post(f"/v1/agents/{ada['id']}/heartbeat", headers=agent_auth)
+        assert beat.status_code == 200
+        assert (await client.get("/v1/queue/escalated", headers=supervisor)).json() == []
+        # An agent sets their own presence; going online drains what they may take.
+        online = await client.patch(f"/v1/agents/{ada['id']}", json={"presence": "online"},
+                                    headers=agent_auth)
+        assert online.json()["presence"] == "online"
