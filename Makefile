@@ -6,7 +6,7 @@ PACKAGES := services deploy ingest priority assignment crm-sync gateway
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= .sportello
 
-.PHONY: help install run up down status test test-unit lint bench replay score eval train clean
+.PHONY: help install run up down status test test-unit lint bench replay score eval train simulate clean
 
 help:
 	@echo "make run    embedded mode: one process, embedded PostgreSQL, in-process bus, API on :8000"
@@ -19,6 +19,7 @@ help:
 	@echo "make score < in.jsonl   sentiment, intent, urgency per {id, text} line, as JSON lines"
 	@echo "make eval   sentiment and intent evaluation on ../shared/data (SHARED_DATA=...)"
 	@echo "make train TRAIN_ARGS='--out model.npz --jsonl labelled.jsonl [--from-db]'"
+	@echo "make simulate   routing policies on real traffic (SHARED_DATA=..., SIM_ARGS=...)"
 
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +74,10 @@ eval: $(STAMP)
 
 train: $(STAMP)
 	$(PY) -m sportello_priority train $(TRAIN_ARGS)
+
+# One JSON line per policy as the last lines of stdout (round_robin, fewest_open, ours).
+simulate: $(STAMP)
+	$(PY) -m sportello_deploy.simulate --data-dir $(SHARED_DATA) $(SIM_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache
