@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 BAND_RANK = {"urgent": 4, "high": 3, "normal": 2, "low": 1}
+# ingest's channels ("unknown": conversations routed before channels were recorded).
+CHANNELS = ("x", "facebook", "instagram", "messenger", "whatsapp", "chat", "email", "api",
+            "unknown")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class Rules:
         ("urgent", 300), ("high", 900), ("normal", 1800), ("low", 3600))
     escalate_stages: frozenset[str] = frozenset({"at_risk", "critical", "breached"})
     bot_channels: frozenset[str] = frozenset()
+    # Every channel conversations come from: what "any channel" means for an agent who lists none.
+    channels: tuple[str, ...] = CHANNELS
     default_team: str | None = None
 
     def reply_timeout(self, band_rank_value: int) -> float | None:

@@ -149,7 +149,7 @@ async def drain_for(tx: Tx, agent_id: uuid.UUID, rules: Rules,
     await repo.lock_queue()
     assigned: list[ConversationAssigned] = []
     while (agent := await repo.get_agent(agent_id)) is not None and agent.presence == "online":
-        conversation = await repo.next_for(agent, rules.policy)
+        conversation = await repo.next_for(agent, rules.policy, rules.channels)
         if conversation is None:
             break
         claimed = await repo.claim(agent.id, conversation.channel, now)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from sportello.settings import ServiceSettings
-from sportello_assignment.policy import Rules, policy_named
+from sportello_assignment.policy import CHANNELS, Rules, policy_named
 
 
 class AssignmentSettings(ServiceSettings):
@@ -35,6 +35,8 @@ class AssignmentSettings(ServiceSettings):
     assignment_escalate_stages: tuple[str, ...] = ("at_risk", "critical", "breached")
     # Channels whose new conversations a bot answers first; they reach people on hand-off.
     assignment_bot_channels: tuple[str, ...] = ()
+    # Every channel conversations may come from (an agent listing no channels takes all of these).
+    assignment_channels: tuple[str, ...] = CHANNELS
     # Accounts with no team: this team answers them ("" = any agent).
     assignment_default_team: str = ""
     assignment_sweep_seconds: float = Field(default=1.0, gt=0)
@@ -51,5 +53,6 @@ class AssignmentSettings(ServiceSettings):
             reply_timeout_s=tuple(self.assignment_reply_timeout_seconds.items()),
             escalate_stages=frozenset(self.assignment_escalate_stages),
             bot_channels=frozenset(self.assignment_bot_channels),
+            channels=self.assignment_channels,
             default_team=self.assignment_default_team or None,
         )

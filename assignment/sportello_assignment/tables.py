@@ -114,6 +114,8 @@ conversations = Table(
     Index("conversations_queue_priority", text("band_rank DESC"), "sla_deadline", "queued_at",
           postgresql_where=text("status = 'queued'")),
     Index("conversations_queue_fifo", "queued_at", postgresql_where=text("status = 'queued'")),
+    # Lets the planner find little work on a quiet channel without walking the whole queue.
+    Index("conversations_queue_channel", "channel", postgresql_where=text("status = 'queued'")),
     Index("conversations_customer_last_owner", "customer_id", "assigned_at"),
     Index("conversations_owner", "agent_id", postgresql_where=text("status = 'assigned'")),
     Index("conversations_reply_due", "reply_due_at",

@@ -5,6 +5,10 @@ messages to ingest over HTTP (distinct customers, bounded concurrency) and watch
 ``conversation.assigned`` events on Kafka. Latency is POST start -> assignment event seen, i.e.
 ingest + priority + assignment + two outbox relays + three Kafka hops. Prints msg/s and p50/p99.
 Numbers on a 2-core machine are noisy: run it twice and compare medians, not single runs.
+
+First (unless ``--skip-decision``) it times one assignment decision at scale on its own PostgreSQL
+(``decision_bench``: 1,000 agents, 100,000 waiting); ``--only-decision`` runs just that. The last
+line printed is one JSON object with the medians of every part.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sportello.bus.base import IncomingRecord
 from sportello.bus.codec import decode
 from sportello.contracts import ConversationAssigned
 from sportello.topics import CONVERSATIONS_ASSIGNMENT
+from sportello_deploy import decision_bench
 from sportello_deploy.fakes.x import webhook_headers
 from sportello_deploy.private_stack import private_stack
 
@@ -134,7 +139,19 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only-decision", action="store_true",
+                        help="run only the decision benchmark (no Kafka, no services)")
+    parser.add_argument("--skip-decision", action="store_true",
+                        help="run only the end-to-end benchmark")
+    decision_bench.add_arguments(parser, prefix="decision-")
     args = parser.parse_args()
+    summary: dict[str, object] = {}
+    if not args.skip_decision:
+        summary.update(decision_bench.run_standalone(
+            decision_bench.config_from(args, prefix="decision-")).summary)
+    if args.only_decision:
+        print(json.dumps(summary))
+        return
 
     # Enough agents that nothing queues: the benchmark measures the pipeline, not a full team.
     agents = [{"name": f"agent-{i}", "team": "bench", "capacity": 50, "presence": "online"}
@@ -170,6 +187,15 @@ def main() -> None:
         print(f"  median: {statistics.median(r['requests_per_s'] for r in hooks):.0f} req/s  "
               f"p50 {statistics.median(r['p50_ms'] for r in hooks):.0f} ms  "
               f"p99 {statistics.median(r['p99_ms'] for r in hooks):.0f} ms")
+    summary.update({
+        "end_to_end_msg_per_s": round(statistics.median(r["end_to_end_msg_per_s"] for r in results), 1),
+        "end_to_end_p50_ms": round(statistics.median(r["p50_ms"] for r in results), 1),
+        "end_to_end_p99_ms": round(statistics.median(r["p99_ms"] for r in results), 1),
+        "webhook_req_per_s": round(statistics.median(r["requests_per_s"] for r in hooks), 1),
+        "webhook_p50_ms": round(statistics.median(r["p50_ms"] for r in hooks), 1),
+        "webhook_p99_ms": round(statistics.median(r["p99_ms"] for r in hooks), 1),
+    })
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

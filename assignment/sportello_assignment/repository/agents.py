@@ -7,6 +7,7 @@ the row lock, so no interleaving of transactions can push an agent past capacity
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,10 +49,11 @@ class Agent:
     def has_room_on(self, channel: str) -> bool:
         return self.active.get(channel, 0) < self.capacity_on(channel)
 
-    def full_channels(self) -> list[str]:
-        """Channels where the agent has no room (a channel never used has room)."""
-        return [channel for channel in {*self.active, *self.channel_capacity}
-                if not self.has_room_on(channel)]
+    def open_channels(self, known: Iterable[str]) -> list[str]:
+        """Channels the agent may take a conversation on now: their own list (or every ``known``
+        channel when they list none) where they have room."""
+        candidates = self.channels or sorted({*known, *self.active, *self.channel_capacity})
+        return [channel for channel in candidates if self.has_room_on(channel)]
 
     def weighted_load(self) -> float:
         return sum(count / self.capacity_on(channel) for channel, count in self.active.items())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -100,11 +101,18 @@ class ConversationQueries:
             .limit(1)
         )).scalar_one_or_none()
 
-    async def next_for(self, agent: Agent, policy: Policy) -> Conversation | None:
+    async def next_for(self, agent: Agent, policy: Policy,
+                       known_channels: Iterable[str]) -> Conversation | None:
         """The queued conversation this agent should take next under ``policy``, locked; skips
         rows other transactions hold (they are being assigned or changed right now)."""
+        # Only channels with room, as a positive list: a full agent asks nothing (a filter that
+        # can never match would walk the whole queue index), and the planner can use the
+        # channel index when the open channels have little waiting.
+        open_channels = agent.open_channels(known_channels)
+        if not open_channels:
+            return None
         row = (await self.session.execute(
-            select(*_COLUMNS).where(*self._takeable_by(agent, policy))
+            select(*_COLUMNS).where(c.channel.in_(open_channels), *self._takeable_by(agent, policy))
             .order_by(*_ORDERS[policy.queue_order]).limit(1)
             .with_for_update(skip_locked=True)
         )).first()
@@ -143,17 +151,12 @@ class ConversationQueries:
     @staticmethod
     def _takeable_by(agent: Agent, policy: Policy) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [c.status == "queued"]
-        full = agent.full_channels()
-        if full:
-            conditions.append(c.channel.not_in(full))
         if policy.sticky:
             conditions.append(or_(c.reserved_for.is_(None), c.reserved_for == agent.id))
         if policy.reassign:
             conditions.append(or_(c.avoid_agent_id.is_(None), c.avoid_agent_id != agent.id))
         if not policy.skills:
             return conditions
-        if agent.channels:
-            conditions.append(c.channel.in_(agent.channels))
         conditions.append(or_(c.team.is_(None), c.team == agent.team, c.widened))
         if agent.languages:
             conditions.append(or_(c.language.is_(None), c.language.in_(agent.languages), c.widened))
