@@ -65,6 +65,10 @@ agents = Table(
     CheckConstraint("capacity BETWEEN 1 AND 50", name="agents_capacity_range"),
     CheckConstraint("presence IN ('online', 'away', 'offline')", name="agents_presence_known"),
     CheckConstraint("active_count >= 0", name="agents_active_count_not_negative"),
+    # The agent order of a decision: the least loaded online agent with room is found by walking
+    # this from the start instead of sorting every agent.
+    Index("agents_online_by_load", "load", text("last_assigned_at NULLS FIRST"), "id",
+          postgresql_where=text("presence = 'online'")),
 )
 
 conversations = Table(
@@ -111,7 +115,7 @@ conversations = Table(
                     name="conversations_assigned_has_agent"),
     # Queue orders, read by GET /v1/queue and every dispatch: ours (band, deadline, waiting) and
     # the first-come-first-served order of the baseline policies.
-    Index("conversations_queue_priority", text("band_rank DESC"), "sla_deadline", "queued_at",
+    Index("conversations_queue_order", text("band_rank DESC"), "sla_deadline", "queued_at", "id",
           postgresql_where=text("status = 'queued'")),
     Index("conversations_queue_fifo", "queued_at", postgresql_where=text("status = 'queued'")),
     # Lets the planner find little work on a quiet channel without walking the whole queue.

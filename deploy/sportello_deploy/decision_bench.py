@@ -387,7 +387,7 @@ async def explain(session: AsyncSession, statement: str, parameters: Any) -> dic
             "shared_hit": top.get("Shared Hit Blocks", 0),
             "shared_read": top.get("Shared Read Blocks", 0),
             "indexes": indexes, "sorts": sorts, "tree": nodes,
-            "uses_queue_priority": "conversations_queue_priority" in indexes}
+            "uses_queue_priority": "conversations_queue_order" in indexes}
 
 
 async def _explain_next_for(db: Database, agent_id: uuid.UUID) -> dict[str, Any]:
@@ -657,7 +657,7 @@ def print_table(result: DecisionBenchResult) -> None:
             continue
         print(f"  EXPLAIN ANALYZE next_for ({name.removeprefix('next_for_').replace('_', ' ')}): "
               f"{plan['execution_ms']:.2f} ms (planning {plan['planning_ms']:.2f} ms), buffers hit "
-              f"{plan['shared_hit']} read {plan['shared_read']}, conversations_queue_priority "
+              f"{plan['shared_hit']} read {plan['shared_read']}, conversations_queue_order "
               f"{'used' if plan['uses_queue_priority'] else 'NOT used'}"
               + (f", sorts: {'; '.join(plan['sorts'])}" if plan["sorts"] else ""))
         for node in plan["tree"]:
