@@ -29,6 +29,8 @@ from tests.assignment.support import (
     rules,
     scored,
 )
+from tests.services.calendar.calendars import ROME, office
+from tests.services.calendar.calendars import at as at_zone
 from tests.support.database import migrated_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -247,3 +249,38 @@ async def test_a_bot_holds_the_conversation_until_it_hands_off(db: Database) -> 
     async with db.transaction() as tx:
         with pytest.raises(Conflict):
             await manual.handoff(tx, elsewhere.conversation_id, Handoff(), with_bot)
+
+
+# Shifts and presence
+
+
+async def test_shifts_keep_agents_off_outside_their_hours(db: Database) -> None:
+    rome_office = office("Europe/Rome", "09:00-13:00", "14:00-18:00").model_dump(mode="json")
+    monday_10 = at_zone(ROME, 2026, 3, 2, 10)  # T0 is Monday 2 March 2026
+    agent = await add_agent(db, capacity=3, presence="offline", shifts=rome_office)
+
+    with pytest.raises(Conflict):  # Monday 20:00 in Rome: not their hours
+        await patch(db, agent.id, presence="online", now=at_zone(ROME, 2026, 3, 2, 20))
+    assert (await patch(db, agent.id, presence="online", now=monday_10)).presence == "online"
+    no_auto_away = rules(auto_away_s=0)
+    await sweep(db, no_auto_away, at_zone(ROME, 2026, 3, 2, 12, 59))
+    assert (await get_agent(db, agent.id)).presence == "online"
+
+    await sweep(db, no_auto_away, at_zone(ROME, 2026, 3, 2, 13, 1))  # the lunch break
+
+    assert (await get_agent(db, agent.id)).presence == "offline"
+
+
+async def test_an_inactive_agent_turns_away_and_keeps_their_conversations(db: Database) -> None:
+    agent = await add_agent(db, capacity=3)
+    await patch(db, agent.id, presence="online", now=at(0))
+    event = scored()
+    await route(db, event, now=at(1))
+
+    await sweep(db, RULES, at(RULES.auto_away_s - 1))
+    assert (await get_agent(db, agent.id)).presence == "online"
+    await sweep(db, RULES, at(RULES.auto_away_s + 1))
+
+    assert (await get_agent(db, agent.id)).presence == "away"
+    assert (await conversation(db, event.conversation_id)).agent_id == agent.id
+    assert (await route(db, scored(), now=at(RULES.auto_away_s + 2))).outcome == "queued"
