@@ -8,7 +8,7 @@ a drain never misses a conversation being queued at the same moment.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -139,6 +139,30 @@ async def requeue(tx: Tx, conversation: Conversation, rules: Rules, now: datetim
                           language=conversation.language),
         "avoid_agent_id": avoid})
     return await place(tx, updated, rules, now, reason, previous_agent_id=owner)
+
+
+async def reassign(tx: Tx, conversation: Conversation, rules: Rules,
+                   now: datetime) -> uuid.UUID | None:
+    """The owner has not answered in time: move the conversation to an agent who is less loaded
+    than the owner and may take it now, and never back to this owner. When nobody is, it stays
+    (a move into the queue would only make the customer wait longer) and is checked again after
+    another timeout. Returns the new owner."""
+    repo = AssignmentRepository(tx.session)
+    owner_id = conversation.agent_id
+    assert owner_id is not None
+    owner = await repo.get_agent(owner_id)
+    need = replace(need_of(conversation), avoid=owner_id,
+                   below_load=owner.load if owner is not None else None)
+    agent = await repo.claim_best(need, rules.policy, now, wait=True)
+    if agent is None:
+        timeout = rules.reply_timeout(conversation.band_rank) or 0
+        await repo.update_conversation(conversation.id, {
+            "reply_due_at": now + timedelta(seconds=timeout)})
+        return None
+    await repo.release(owner_id, conversation.channel)
+    moved = await repo.update_conversation(conversation.id, {"avoid_agent_id": owner_id})
+    await assign(tx, repo, moved, agent, "reassigned", rules, now, previous_agent_id=owner_id)
+    return agent.id
 
 
 async def drain_for(tx: Tx, agent_id: uuid.UUID, rules: Rules,

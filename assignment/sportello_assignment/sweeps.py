@@ -21,7 +21,7 @@ from sportello.runtime import Context
 from sportello_assignment.agents import on_shift
 from sportello_assignment.policy import Rules
 from sportello_assignment.repository import AssignmentRepository
-from sportello_assignment.routing import assign, need_of, requeue
+from sportello_assignment.routing import assign, need_of, reassign, requeue
 from sportello_assignment.settings import AssignmentSettings
 from sportello_assignment.tables import agents
 
@@ -105,10 +105,10 @@ async def _no_reply(tx: Tx, conversation_id: uuid.UUID, rules: Rules, now: datet
     if (conversation is None or conversation.status != "assigned"
             or conversation.reply_due_at is None or conversation.reply_due_at > now):
         return False
+    moved = await reassign(tx, conversation, rules, now)
     log.warning("assignment.no_reply", conversation_id=str(conversation_id),
-                agent_id=str(conversation.agent_id))
-    await requeue(tx, conversation, rules, now, "no_reply", avoid=conversation.agent_id)
-    return True
+                agent_id=str(conversation.agent_id), moved_to=str(moved) if moved else None)
+    return moved is not None
 
 
 async def _timer_passed(tx: Tx, conversation_id: uuid.UUID, rules: Rules, now: datetime) -> bool:

@@ -170,7 +170,7 @@ async def test_an_owner_who_does_not_answer_loses_the_conversation(db: Database)
     assert (await get_agent(db, slow.id)).active_count == 1
 
 
-async def test_a_conversation_taken_for_not_answering_never_goes_back_to_that_agent(
+async def test_without_a_less_loaded_agent_the_owner_keeps_it_and_is_checked_again(
         db: Database) -> None:
     only = await add_agent(db, capacity=3)
     ignored = scored(priority=80)  # urgent: 300 s
@@ -178,9 +178,23 @@ async def test_a_conversation_taken_for_not_answering_never_goes_back_to_that_ag
 
     await sweep(db, RULES, at(301))
 
-    assert (await conversation(db, ignored.conversation_id)).status == "queued"
+    # Nobody could take it now: moving it to the queue would only make the customer wait longer.
+    assert (await conversation(db, ignored.conversation_id)).agent_id == only.id
+    assert (await conversation(db, ignored.conversation_id)).reply_due_at == at(601)
+    busy = await add_agent(db, capacity=3)
+    await route(db, scored(), now=at(302))  # equally loaded now: no better than the owner
+    await sweep(db, RULES, at(602))
+    assert (await conversation(db, ignored.conversation_id)).agent_id == only.id
+
+    free = await add_agent(db, capacity=3)
+    await sweep(db, RULES, at(902))
+
+    moved = await conversation(db, ignored.conversation_id)
+    assert moved.agent_id == free.id and moved.avoid_agent_id == only.id
     assert (await get_agent(db, only.id)).active_count == 0
-    assert await queue(db) == [ignored.conversation_id]
+    assert (await get_agent(db, busy.id)).active_count == 1
+    [*_, (kind, payload)] = await emitted(db, ignored.conversation_id)
+    assert (kind, payload["reason"]) == ("conversation.assigned", "reassigned")
 
 
 # Skills

@@ -68,6 +68,8 @@ class Need:
     language: str | None = None
     topic: str | None = None
     avoid: uuid.UUID | None = None
+    # Only agents less loaded than this (a move away from a slow owner must help the customer).
+    below_load: float | None = None
 
 
 def _open_on(channel: str) -> ColumnElement[int]:
@@ -199,6 +201,8 @@ class AgentQueries:
         conditions = [agents.c.presence == "online", _room_on(need.channel)]
         if need.avoid is not None:
             conditions.append(agents.c.id != need.avoid)
+        if need.below_load is not None:
+            conditions.append(agents.c.load < need.below_load)
         if not policy.skills:
             return conditions
         conditions.append(_any_or_none(agents.c.channels, need.channel))

@@ -13,7 +13,8 @@ from sportello.contracts.envelope import Event
 Direction = Literal["inbound", "outbound"]
 Visibility = Literal["public", "private"]
 DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
-AssignReason = Literal["new", "previous_owner", "capacity_freed", "manual", "transfer", "claimed"]
+AssignReason = Literal["new", "previous_owner", "capacity_freed", "manual", "transfer", "claimed",
+                       "reassigned"]
 QueueReason = Literal["new", "owner_offline", "no_reply", "transfer", "handoff", "reopened",
                       "unassigned"]
 
@@ -120,7 +121,7 @@ class ConversationAssigned(Event):
     agent: AgentRef
     # Widened in place (all consumers live in this repository and deploy together): "manual"
     # (a supervisor chose), "transfer" (the owner or a supervisor handed it on), "claimed" (an
-    # agent took it from the queue).
+    # agent took it from the queue), "reassigned" (its owner did not answer in time).
     reason: AssignReason
     priority: float
     sequence: int

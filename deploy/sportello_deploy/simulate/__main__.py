@@ -1,0 +1,3 @@
+from sportello_deploy.simulate.run import main
+
+main()

@@ -1,0 +1,157 @@
+"""``make simulate``: the routing policies on real traffic, same traffic and same agents for each.
+
+For each policy a fresh router (``router.make_router``) gets the twcs traffic and the simulated team
+described in ``traffic.py``, ``calibration.py`` and ``pool.py``; nothing but the router differs
+between the runs. The data analysis, the calibration and a table go to stderr; stdout's last lines
+are one JSON object per policy (``policy``, ``frt_p50_s``, ``frt_p90_s``, ``sla_hit``,
+``top_decile_sla_hit``, ``utilisation`` and extras).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from sportello.observability.logging import configure_logging
+from sportello_deploy.simulate import calibration, traffic
+from sportello_deploy.simulate.calibration import Calibration, Lognormal
+from sportello_deploy.simulate.engine import Engine, EngineConfig
+from sportello_deploy.simulate.metrics import summarise
+from sportello_deploy.simulate.pool import PoolConfig
+from sportello_deploy.simulate.protocol import Router
+
+log = structlog.get_logger(__name__)
+
+POLICIES = ("round_robin", "fewest_open", "ours")
+_COLUMNS = (("policy", "{}"), ("frt_p50_s", "{:.0f}"), ("frt_p90_s", "{:.0f}"), ("sla_hit", "{:.3f}"),
+            ("top_decile_sla_hit", "{:.3f}"), ("frt_top_decile_p90_s", "{:.0f}"), ("utilisation", "{:.3f}"),
+            ("reassigned", "{}"), ("unanswered", "{}"), ("wall_s", "{:.0f}"))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sportello_deploy.simulate", description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", type=Path, default=Path("../shared/data"),
+                   help="shared data directory with twcs/ and brand_agent_replies_kwartler/ (default ../shared/data)")
+    p.add_argument("--policies", default=",".join(POLICIES), help="comma-separated (default: %(default)s)")
+    p.add_argument("--agents", type=int, help="pool size (default: calibrated from the traffic and the data)")
+    p.add_argument("--seed", type=int, default=1, help="agents' behaviour and handling-time draws")
+    p.add_argument("--work-dir", type=Path, default=Path(".cache/simulate"),
+                   help="routers' scratch space; <work-dir>/<policy> is emptied before each run")
+    p.add_argument("--analyse", action="store_true", help="print the data analysis and calibration, run nothing")
+    p.add_argument("--log-level", default="WARNING")
+    t = p.add_argument_group("traffic")
+    t.add_argument("--limit", type=int, help="only the first N conversations")
+    t.add_argument("--max-gap-min", type=float, default=traffic.DEFAULT_MAX_GAP_S / 60,
+                   help="longer gaps between new conversations shrink to this (default %(default)s)")
+    t.add_argument("--max-customer-delay-h", type=float, default=traffic.DEFAULT_MAX_CUSTOMER_DELAY_S / 3600)
+    a = p.add_argument_group("agents (defaults: calibrated from the data)")
+    a.add_argument("--capacity", type=int, default=7, help="concurrent conversations per agent")
+    a.add_argument("--shift-hours", type=float, default=8.0)
+    a.add_argument("--handling-median-s", type=float)
+    a.add_argument("--handling-sigma", type=float)
+    a.add_argument("--speed-sigma", type=float, help="agents' speed spread (log scale)")
+    a.add_argument("--breaks-per-hour", type=float, help="breaks per shift-hour")
+    a.add_argument("--break-median-min", type=float)
+    a.add_argument("--silent-break-share", type=float, default=0.25,
+                   help="breaks taken without going away (default %(default)s)")
+    a.add_argument("--early-logoff-share", type=float, default=0.1,
+                   help="shifts cut short by logging off (default %(default)s)")
+    e = p.add_argument_group("simulation")
+    e.add_argument("--tick-s", type=float, default=30.0, help="router timer tick, simulated seconds")
+    e.add_argument("--pending-timeout-min", type=float, default=60.0,
+                   help="close a conversation waiting this long on its customer (default %(default)s)")
+    e.add_argument("--drain-h", type=float, default=24.0, help="run at most this long after the last arrival")
+    return p
+
+
+def pool_config(args: argparse.Namespace, cal: Calibration, load: traffic.Traffic) -> PoolConfig:
+    team = cal.activity
+    handling = Lognormal(args.handling_median_s or team.handling.median_s,
+                         team.handling.sigma if args.handling_sigma is None else args.handling_sigma)
+    break_length = team.break_length
+    if args.break_median_min is not None:
+        break_length = replace(break_length, median_s=args.break_median_min * 60)
+    agents = args.agents or calibration.suggest_agents(load, team, shift_h=args.shift_hours)
+    return PoolConfig(
+        agents=agents, handling=handling, capacity=args.capacity, shift_h=args.shift_hours,
+        breaks_per_shift_hour=team.breaks_per_shift_hour if args.breaks_per_hour is None else args.breaks_per_hour,
+        break_length=break_length, silent_break_share=args.silent_break_share,
+        early_logoff_share=args.early_logoff_share,
+        speed_sigma=min(team.speed_sigma if args.speed_sigma is None else args.speed_sigma, handling.sigma),
+        seed=args.seed)
+
+
+async def run_policy(policy: str, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
+                     work_dir: Path) -> dict[str, Any]:
+    # Imported here: the router brings up the real services; analysis and tests run without it.
+    from sportello_deploy.simulate.router import make_router
+
+    scratch = work_dir / policy
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    started = time.monotonic()
+    router: Router = await make_router(policy, work_dir=scratch)
+    try:
+        records = await Engine(load, pool, router, engine, progress=_progress(policy)).run()
+    finally:
+        await router.close()
+    sys.stderr.write("\n")
+    return {**summarise(policy, records), "seed": pool.seed, "wall_s": round(time.monotonic() - started, 1)}
+
+
+def _progress(policy: str) -> Any:
+    def show(fraction: float) -> None:
+        width = 30
+        filled = int(width * min(1.0, fraction))
+        sys.stderr.write(f"\r  {policy:<12} [{'#' * filled}{'.' * (width - filled)}] simulated time {fraction:.0%}")
+        sys.stderr.flush()
+    return show
+
+
+def _table(results: list[dict[str, Any]]) -> str:
+    def cell(fmt: str, value: Any) -> str:
+        return "-" if value is None else fmt.format(value)
+    rows = [[name for name, _ in _COLUMNS]] + [[cell(fmt, r.get(name)) for name, fmt in _COLUMNS] for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    return "\n".join("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    configure_logging(args.log_level, json=False, service="simulate", stream=sys.stderr)
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    if not args.data_dir.is_dir():
+        sys.exit(f"simulate: data directory {args.data_dir} not found; pass --data-dir (the shared data "
+                 "with twcs/ and brand_agent_replies_kwartler/, see its README.md)")
+    try:
+        load = traffic.load(args.data_dir, max_gap_s=args.max_gap_min * 60,
+                            max_customer_delay_s=args.max_customer_delay_h * 3600, limit=args.limit)
+        cal = calibration.calibrate(args.data_dir, load)
+    except FileNotFoundError as exc:
+        sys.exit(f"simulate: {exc}")
+    pool = pool_config(args, cal, load)
+    engine = EngineConfig(tick_s=args.tick_s, pending_timeout_s=args.pending_timeout_min * 60, drain_h=args.drain_h)
+    print(f"Traffic: {json.dumps(load.stats())}", file=sys.stderr)
+    print(f"Calibration: {json.dumps(cal.summary())}", file=sys.stderr)
+    print(f"Pool: {json.dumps(asdict(pool))}", file=sys.stderr)
+    print(f"Engine: {json.dumps(asdict(engine))}", file=sys.stderr)
+    if args.analyse:
+        return
+    results = []
+    for policy in policies:
+        log.info("simulate.policy_started", policy=policy, agents=pool.agents)
+        results.append(asyncio.run(run_policy(policy, load, pool, engine, args.work_dir)))
+    print(f"\nRouting simulation: {len(load.conversations)} customer conversations, {pool.agents} agents "
+          f"(capacity {pool.capacity}), seed {pool.seed}", file=sys.stderr)
+    print(_table(results), file=sys.stderr)
+    for result in results:
+        print(json.dumps(result), flush=True)

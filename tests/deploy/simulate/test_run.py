@@ -1,0 +1,113 @@
+"""The CLI: one JSON line per policy as the last lines of stdout, a clear message without data; and the
+real shared data (skipped when absent) still says what the calibration relies on."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import types
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sportello_deploy.simulate import calibration, run, traffic
+from sportello_deploy.simulate.engine import Engine
+from sportello_deploy.simulate.metrics import summarise
+from tests.deploy.simulate.fake_router import FakeRouter
+from tests.deploy.simulate.support import steady_team
+from tests.deploy.simulate.test_traffic import write_threads
+
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+REQUIRED = {"policy", "frt_p50_s", "frt_p90_s", "sla_hit", "top_decile_sla_hit", "utilisation"}
+
+
+def tweet_id(at: datetime) -> str:
+    return str((int(at.timestamp() * 1000) - 1288834974657) << 22)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    write_threads(tmp_path / traffic.THREADS_CSV)
+    amazon = tmp_path / calibration.AMAZON_CSV
+    amazon.parent.mkdir()
+    start = datetime(2016, 7, 4, 16, 0, tzinfo=UTC)
+    with amazon.open("w", newline="", encoding="cp1252") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "created", "id", "replyToSN"])
+        for agent, minutes in (("AB", [0, 6, 13, 21, 90, 97]), ("CD", [3, 10, 18, 24, 31])):
+            for i, m in enumerate(minutes):
+                at = start + timedelta(minutes=m)
+                writer.writerow([f"@c{i} on it ^{agent}", at.strftime("%Y-%m-%d %H:%M:%S"), tweet_id(at), f"c{i}"])
+    return tmp_path
+
+
+@pytest.fixture
+def fake_routers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    made: list[str] = []
+
+    async def make_router(policy: str, *, work_dir: Path) -> FakeRouter:
+        assert work_dir.is_dir() and not any(work_dir.iterdir()), "each policy gets an empty scratch directory"
+        made.append(policy)
+        return FakeRouter()
+
+    module = types.ModuleType("sportello_deploy.simulate.router")
+    module.make_router = make_router  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sportello_deploy.simulate.router", module)
+    return made
+
+
+def test_the_last_lines_are_one_json_object_per_policy(data_dir: Path, tmp_path: Path, fake_routers: list[str],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    run.main(["--data-dir", str(data_dir), "--work-dir", str(tmp_path / "work"), "--policies", "round_robin,ours",
+              "--agents", "4"])
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    results = [json.loads(line) for line in lines[-2:]]
+    assert [r["policy"] for r in results] == ["round_robin", "ours"] == fake_routers
+    assert all(set(r) >= REQUIRED for r in results)
+    assert all(r["agents"] == 4 for r in results)
+    assert results[0]["frt_p50_s"] == results[1]["frt_p50_s"]  # the same router: the same run
+    assert "Calibration" in err and "round_robin" in err
+
+
+def test_analyse_runs_no_router(data_dir: Path, fake_routers: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    run.main(["--data-dir", str(data_dir), "--analyse"])
+    out, err = capsys.readouterr()
+    assert out == "" and fake_routers == []
+    assert '"returning_customers": 1' in err
+
+
+def test_a_missing_data_directory_stops_with_a_clear_message(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="--data-dir"):
+        run.main(["--data-dir", str(tmp_path / "nowhere")])
+
+
+def test_a_data_directory_without_agent_replies_says_which_file_is_missing(data_dir: Path) -> None:
+    (data_dir / calibration.AMAZON_CSV).unlink()
+    with pytest.raises(SystemExit, match=r"amzn_cs\.csv"):
+        run.main(["--data-dir", str(data_dir), "--analyse"])
+
+
+@pytest.mark.skipif(not (SHARED / traffic.THREADS_CSV).is_file(), reason="shared data absent")
+def test_the_real_data_matches_the_figures_the_calibration_quotes() -> None:
+    load = traffic.load(SHARED)
+    p50, p90 = calibration.reply_delays(load)
+    assert 700 <= p50 <= 750  # README: median 724 s
+    assert 6 * 3600 <= p90 <= 7 * 3600  # README: p90 about 6.4 h
+    stats = load.stats()
+    assert stats["returning_customers"] > 0 and stats["follow_up_messages"] > 0
+    assert stats["sim_span_h"] < 24 * 7  # years of real span compressed to days
+    team = calibration.calibrate(SHARED, load).activity
+    assert team.agents == 53  # README: 53 agents in 24 h
+    assert 0 < team.handling.median_s < 1800
+
+
+@pytest.mark.skipif(not (SHARED / traffic.THREADS_CSV).is_file(), reason="shared data absent")
+async def test_real_traffic_runs_through_the_engine() -> None:
+    load = traffic.load(SHARED, limit=300)
+    records = await Engine(load, steady_team(30), FakeRouter()).run()
+    summary = summarise("fifo", records)
+    assert summary["conversations"] >= 300
+    assert summary["unanswered"] == 0
