@@ -32,7 +32,7 @@ def subscriptions(ctx: Context) -> list[Subscription]:
         await service.reprioritise(tx, event, rules)
 
     async def on_reply(tx: Tx, event: ReplyRequested, envelope: Envelope) -> None:
-        await service.on_reply_requested(tx, event)
+        await service.on_reply_requested(tx, event, rules)
 
     async def on_status(tx: Tx, event: ConversationStatusChanged, envelope: Envelope) -> None:
         await service.record_status(tx, event, rules)

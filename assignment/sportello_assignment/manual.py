@@ -18,6 +18,9 @@ from sportello_assignment.schemas import ConversationRouting, Handoff, Transfer
 
 log = structlog.get_logger(__name__)
 
+# Conversations with an owner: holding one of their slots, or waiting on the customer.
+_OWNED = ("assigned", "waiting")
+
 
 async def assign_to(tx: Tx, conversation_id: uuid.UUID, agent_id: uuid.UUID, rules: Rules,
                     reason: AssignReason = "manual", *, only_queued: bool = False,
@@ -30,7 +33,7 @@ async def assign_to(tx: Tx, conversation_id: uuid.UUID, agent_id: uuid.UUID, rul
     conversation = await _open_conversation(repo, conversation_id)
     if only_queued and conversation.status != "queued":
         raise Conflict("The conversation is not waiting in the queue; someone already has it.")
-    if conversation.status == "assigned" and conversation.agent_id == agent_id:
+    if conversation.status in _OWNED and conversation.agent_id == agent_id:
         return _routing(conversation)  # already theirs: a repeated request changes nothing
     agent = await repo.get_agent(agent_id)
     if agent is None:
@@ -39,11 +42,11 @@ async def assign_to(tx: Tx, conversation_id: uuid.UUID, agent_id: uuid.UUID, rul
     if claimed is None:
         raise Conflict(f"{agent.name} has no room on {conversation.channel} "
                        f"({agent.capacity_on(conversation.channel)} open).")
-    previous = conversation.agent_id if conversation.status == "assigned" else None
-    if previous is not None:
-        await repo.release(previous, conversation.channel)
+    previous = conversation.agent_id if conversation.status in _OWNED else None
+    if previous is not None and conversation.status == "assigned":
+        await repo.release(previous, conversation.channel)  # a waiting one holds no slot
     await assign(tx, repo, conversation, claimed, reason, rules, now, previous_agent_id=previous)
-    if previous is not None:
+    if previous is not None and conversation.status == "assigned":
         await drain_for(tx, previous, rules, now)
     log.info("assignment.manual", conversation_id=str(conversation_id), agent_id=str(agent_id),
              reason=reason)
@@ -62,9 +65,9 @@ async def transfer(tx: Tx, conversation_id: uuid.UUID, target: Transfer, rules: 
     moved = await repo.update_conversation(conversation.id, {
         "team": target.team, "widened": False, "handoff_note": target.note,
         "widen_at": now + timedelta(seconds=rules.widen_after_s)})
-    owner = conversation.agent_id if conversation.status == "assigned" else None
+    owner = conversation.agent_id if conversation.status in _OWNED else None
     routing = await requeue(tx, moved, rules, now, "transfer", avoid=owner)
-    if owner is not None:
+    if owner is not None and conversation.status == "assigned":
         await drain_for(tx, owner, rules, now)
     return ConversationRouting(conversation_id=conversation_id,
                                status="assigned" if routing.agent_id else "queued",
@@ -82,7 +85,7 @@ async def handoff(tx: Tx, conversation_id: uuid.UUID, request: Handoff, rules: R
     if conversation is None:
         raise NotFound(f"No conversation {conversation_id}.")
     if conversation.status != "bot":
-        if conversation.status in ("queued", "assigned"):
+        if conversation.status in ("queued", *_OWNED):
             return _routing(conversation)  # handed off already: a retry changes nothing
         raise Conflict(f"The conversation is {conversation.status}, not held by a bot.")
     waiting = await repo.update_conversation(conversation_id, {
@@ -99,7 +102,7 @@ async def _open_conversation(repo: AssignmentRepository,
     conversation = await repo.get_conversation(conversation_id, lock=True)
     if conversation is None:
         raise NotFound(f"No conversation {conversation_id}.")
-    if conversation.status not in ("queued", "assigned"):
+    if conversation.status not in ("queued", *_OWNED):
         raise Conflict(f"The conversation is {conversation.status}; it cannot be assigned now.")
     return conversation
 
@@ -107,4 +110,4 @@ async def _open_conversation(repo: AssignmentRepository,
 def _routing(conversation: Conversation) -> ConversationRouting:
     return ConversationRouting(conversation_id=conversation.id, status=conversation.status,
                                agent_id=conversation.agent_id
-                               if conversation.status == "assigned" else None)
+                               if conversation.status in _OWNED else None)

@@ -33,10 +33,15 @@ class Policy:
     sticky: bool
     # Offline agents' and unanswered conversations return to the queue; SLA warnings escalate.
     reassign: bool
+    # Once the owner has answered, the conversation waits on the customer without holding one of
+    # the owner's slots; the customer's next message goes back to the owner if they have room, else
+    # (after the sticky wait) to anyone. Baselines hold the slot until resolution.
+    release_on_reply: bool = False
 
 
 POLICIES = {
-    "ours": Policy("ours", "priority", "weighted_load", skills=True, sticky=True, reassign=True),
+    "ours": Policy("ours", "priority", "weighted_load", skills=True, sticky=True, reassign=True,
+                   release_on_reply=True),
     "round_robin": Policy("round_robin", "fifo", "rotation", skills=False, sticky=False,
                           reassign=False),
     "fewest_open": Policy("fewest_open", "fifo", "fewest_open", skills=False, sticky=False,

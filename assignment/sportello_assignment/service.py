@@ -16,6 +16,7 @@ from sportello.contracts import (
     MessageScored,
     ReplyRequested,
 )
+from sportello.contracts.events import QueueReason
 from sportello.db import Tx
 from sportello_assignment.policy import Rules, band_of_priority, band_rank
 from sportello_assignment.repository import AssignmentRepository, Conversation
@@ -37,6 +38,7 @@ async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
         "id": event.conversation_id, "customer_id": event.customer_id, "channel": event.channel,
         "account": event.account, "language": event.language, "topic": topic, "team": team,
         "priority": priority, "band_rank": rank, "sla_deadline": event.sla_deadline,
+        "last_inbound_at": event.sent_at,
         **waiting_values(now, rules, team=team, topic=topic, language=event.language),
         **({"status": "bot", "queued_at": None, "widen_at": None} if bot else {}),
     })
@@ -51,13 +53,17 @@ async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
     # moves only through its priority. Neither is news, so nothing is emitted. One that may be
     # reopened takes the queue lock before its row (the lock order of ``repository``).
     current = await repo.get_conversation(event.conversation_id)
-    if current is not None and current.status == "resolved":
+    if current is not None and current.status in ("resolved", "waiting"):
         await repo.lock_queue()
-    known = await repo.update_conversation(event.conversation_id, {
+    known = await repo.record_inbound(event.conversation_id, event.sent_at, {
         "priority": priority, "band_rank": rank, "sla_deadline": event.sla_deadline})
     if known.status == "resolved" and (known.resolved_at is None
                                        or event.sent_at > known.resolved_at):
-        return await _reopen(tx, repo, known, rules, now)
+        return await _reopen(tx, repo, known, rules, now, "reopened")
+    if known.status == "waiting":
+        # The customer answered: back to the owner if they have room, else after the sticky wait
+        # to anyone (the owner's slot was given back when they replied).
+        return await _reopen(tx, repo, known, rules, now, "follow_up")
     log.info("assignment.reprioritised", conversation_id=str(event.conversation_id),
              status=known.status, priority=priority)
     return Routing("kept_owner" if known.status == "assigned" else
@@ -90,23 +96,40 @@ async def reprioritise(tx: Tx, event: ConversationPrioritised, rules: Rules,
 
 
 async def record_reply(tx: Tx, conversation_id: uuid.UUID, agent_id: uuid.UUID | None,
-                       at: datetime) -> None:
+                       at: datetime, rules: Rules, now: datetime | None = None) -> None:
     """Someone answered the customer: the no-reply timer and any escalation end, and the agent
-    was active just now."""
+    was active just now. Under a policy that releases on reply, an answer newer than the
+    customer's last message frees the owner's slot (the ball is in the customer's court) and
+    hands the owner their next conversation."""
     repo = AssignmentRepository(tx.session)
-    conversation = await repo.get_conversation(conversation_id)
+    if rules.policy.release_on_reply:
+        await repo.lock_queue()  # before the conversation's row: a slot may be freed
+    conversation = await repo.get_conversation(conversation_id, lock=True)
     if conversation is None:
         return
+    changes: dict[str, object] = {}
     if conversation.reply_due_at is not None or conversation.escalated_at is not None:
-        await repo.update_conversation(conversation_id, {"reply_due_at": None,
-                                                         "escalated_at": None})
+        changes.update(reply_due_at=None, escalated_at=None)
+    owner = conversation.agent_id
+    release = (rules.policy.release_on_reply and conversation.status == "assigned"
+               and owner is not None
+               and (conversation.last_inbound_at is None or at >= conversation.last_inbound_at))
+    if release:
+        assert owner is not None
+        await repo.release(owner, conversation.channel)
+        changes.update(status="waiting")
+    if changes:
+        await repo.update_conversation(conversation_id, changes)
     if agent_id is not None:
         await repo.touch(agent_id, at)
+    if release:
+        assert owner is not None
+        await drain_for(tx, owner, rules, now or at)
 
 
-async def on_reply_requested(tx: Tx, event: ReplyRequested) -> None:
+async def on_reply_requested(tx: Tx, event: ReplyRequested, rules: Rules) -> None:
     await record_reply(tx, event.conversation_id, _uuid_or_none(event.agent_id),
-                       event.requested_at)
+                       event.requested_at, rules)
 
 
 async def record_status(tx: Tx, event: ConversationStatusChanged, rules: Rules,
@@ -125,7 +148,7 @@ async def record_status(tx: Tx, event: ConversationStatusChanged, rules: Rules,
     if event.status == "resolved":
         await resolve(tx, conversation, rules, event.at, now)
     elif conversation.status == "resolved":
-        await _reopen(tx, repo, conversation, rules, now)
+        await _reopen(tx, repo, conversation, rules, now, "reopened")
 
 
 async def resolve(tx: Tx, conversation: Conversation, rules: Rules, at: datetime,
@@ -147,12 +170,12 @@ async def resolve(tx: Tx, conversation: Conversation, rules: Rules, at: datetime
 
 
 async def _reopen(tx: Tx, repo: AssignmentRepository, conversation: Conversation, rules: Rules,
-                  now: datetime) -> Routing:
+                  now: datetime, reason: QueueReason) -> Routing:
     reopened = await repo.update_conversation(conversation.id, {
         **waiting_values(now, rules, team=conversation.team, topic=conversation.topic,
                          language=conversation.language),
         "resolved_at": None, "avoid_agent_id": None})
-    return await place(tx, reopened, rules, now, "reopened", sticky_owner=conversation.agent_id)
+    return await place(tx, reopened, rules, now, reason, sticky_owner=conversation.agent_id)
 
 
 async def _escalate(tx: Tx, repo: AssignmentRepository, conversation: Conversation, stage: str,

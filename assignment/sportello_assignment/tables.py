@@ -107,9 +107,12 @@ conversations = Table(
     Column("reply_due_at", DateTime(timezone=True), nullable=True),
     Column("escalated_at", DateTime(timezone=True), nullable=True),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
+    # The customer's latest message: a reply older than it does not put the ball in their court.
+    Column("last_inbound_at", DateTime(timezone=True), nullable=True),
     Column("handoff_note", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("status IN ('queued', 'assigned', 'bot', 'resolved')",
+    # waiting: the owner answered and the customer has not written since (no slot held).
+    CheckConstraint("status IN ('queued', 'assigned', 'waiting', 'bot', 'resolved')",
                     name="conversations_status_known"),
     CheckConstraint("status <> 'assigned' OR agent_id IS NOT NULL",
                     name="conversations_assigned_has_agent"),

@@ -15,6 +15,7 @@ from sportello.http.problems import Conflict
 from sportello_assignment import manual, service
 from sportello_assignment.agents import put_team
 from sportello_assignment.component import COMPONENT
+from sportello_assignment.policy import POLICIES
 from sportello_assignment.schemas import Handoff, TeamIn
 from sportello_assignment.sweeps import sweep
 from tests.assignment.support import (
@@ -58,7 +59,7 @@ async def resolve(db: Database, conversation_id: uuid.UUID, customer_id: uuid.UU
 async def reply(db: Database, conversation_id: uuid.UUID, agent_id: uuid.UUID,
                 when: datetime) -> None:
     async with db.transaction() as tx:
-        await service.record_reply(tx, conversation_id, agent_id, when)
+        await service.record_reply(tx, conversation_id, agent_id, when, RULES)
 
 
 # Sticky owner
@@ -298,3 +299,56 @@ async def test_an_inactive_agent_turns_away_and_keeps_their_conversations(db: Da
     assert (await get_agent(db, agent.id)).presence == "away"
     assert (await conversation(db, event.conversation_id)).agent_id == agent.id
     assert (await route(db, scored(), now=at(RULES.auto_away_s + 2))).outcome == "queued"
+
+
+# Waiting on the customer
+
+
+async def test_an_answer_frees_the_slot_and_the_customer_s_reply_goes_back_to_the_owner(
+        db: Database) -> None:
+    owner = await add_agent(db, capacity=1)
+    first = scored(sent_at=at(0))
+    await route(db, first, now=at(0))
+    waiting = scored(sent_at=at(5))
+    assert (await route(db, waiting, now=at(5))).outcome == "queued"
+
+    await reply(db, first.conversation_id, owner.id, at(60))
+
+    # The ball is in the customer's court: the owner's one slot takes the next conversation.
+    assert (await conversation(db, first.conversation_id)).status == "waiting"
+    assert (await conversation(db, waiting.conversation_id)).agent_id == owner.id
+    # The customer answers while the owner is full: reserved for the owner for a while ...
+    other = await add_agent(db, capacity=1)
+    follow_up = scored(first.conversation_id, first.customer_id, sent_at=at(100))
+    assert (await route(db, follow_up, now=at(100))).outcome == "reserved"
+    assert (await get_agent(db, other.id)).active_count == 0
+    # ... and theirs again as soon as they have room.
+    await reply(db, waiting.conversation_id, owner.id, at(150))
+    back = await conversation(db, first.conversation_id)
+    assert (back.status, back.agent_id) == ("assigned", owner.id)
+    [*_, (kind, payload)] = await emitted(db, first.conversation_id)
+    assert (kind, payload["reason"]) == ("conversation.assigned", "previous_owner")
+
+
+async def test_an_answer_older_than_the_customer_s_last_message_keeps_the_slot(
+        db: Database) -> None:
+    owner = await add_agent(db, capacity=2)
+    first = scored(sent_at=at(0))
+    await route(db, first, now=at(0))
+    await route(db, scored(first.conversation_id, first.customer_id, sent_at=at(50)), now=at(50))
+
+    await reply(db, first.conversation_id, owner.id, at(40))  # crossed the customer's message
+
+    assert (await conversation(db, first.conversation_id)).status == "assigned"
+    assert (await get_agent(db, owner.id)).active_count == 1
+
+
+async def test_baselines_hold_the_slot_until_resolution(db: Database) -> None:
+    fifo = rules(policy=POLICIES["fewest_open"])
+    owner = await add_agent(db, capacity=1, with_rules=fifo)
+    first = scored(sent_at=at(0))
+    await route(db, first, fifo, now=at(0))
+    async with db.transaction() as tx:
+        await service.record_reply(tx, first.conversation_id, owner.id, at(60), fifo)
+    assert (await conversation(db, first.conversation_id)).status == "assigned"
+    assert (await route(db, scored(sent_at=at(70)), fifo, now=at(70))).outcome == "queued"

@@ -101,5 +101,6 @@ async def test_an_sla_warning_escalates_an_unanswered_conversation_once(db: Data
     # An agent answers: the supervisors' queue empties.
     agent = await add_agent(db)
     async with db.transaction() as tx:
-        await service.record_reply(tx, waiting.conversation_id, agent.id, datetime.now(UTC))
+        await service.record_reply(tx, waiting.conversation_id, agent.id, datetime.now(UTC),
+                                   RULES)
         assert await AssignmentRepository(tx.session).escalated(10) == []

@@ -20,7 +20,8 @@ c = conversations.c
 _COLUMNS = (c.id, c.customer_id, c.status, c.channel, c.account, c.language, c.topic, c.team,
             c.agent_id, c.priority, c.band_rank, c.sla_deadline, c.sequence, c.status_sequence,
             c.queued_at, c.assigned_at, c.reserved_for, c.reserved_until, c.widen_at, c.widened,
-            c.avoid_agent_id, c.reply_due_at, c.escalated_at, c.resolved_at, c.handoff_note)
+            c.avoid_agent_id, c.reply_due_at, c.escalated_at, c.resolved_at, c.handoff_note,
+            c.last_inbound_at)
 _ORDERS = {
     "priority": (c.band_rank.desc(), c.sla_deadline.asc().nulls_last(), c.queued_at, c.id),
     "fifo": (c.queued_at, c.id),
@@ -54,6 +55,7 @@ class Conversation:
     escalated_at: datetime | None
     resolved_at: datetime | None
     handoff_note: str | None
+    last_inbound_at: datetime | None
 
 
 class ConversationQueries:
@@ -84,6 +86,13 @@ class ConversationQueries:
             .returning(*_COLUMNS)
         )).one()
         return Conversation(*row)
+
+    async def record_inbound(self, conversation_id: uuid.UUID, sent_at: datetime,
+                             values: dict[str, Any]) -> Conversation:
+        """A customer message of a known conversation: ``values`` and its time (never moved back
+        by a message delivered late)."""
+        return await self.update_conversation(conversation_id, {
+            **values, "last_inbound_at": func.greatest(c.last_inbound_at, sent_at)})
 
     async def previous_owner(self, customer_id: uuid.UUID,
                              excluding: uuid.UUID) -> uuid.UUID | None:

@@ -103,7 +103,8 @@ class ServiceRouter:
             await priority.record_response(tx, conversation_id, at,
                                            await self.configs.get(tx.session))
         async with self.assignment_db.transaction() as tx:
-            await assignment.record_reply(tx, conversation_id, self._ours[agent_id], at)
+            await assignment.record_reply(tx, conversation_id, self._ours[agent_id], at,
+                                         self.rules)
 
     async def resolve(self, *, conversation_id: uuid.UUID, at: datetime) -> None:
         sequence = self._status_sequence.get(conversation_id, 0) + 1

@@ -16,7 +16,7 @@ DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
 AssignReason = Literal["new", "previous_owner", "capacity_freed", "manual", "transfer", "claimed",
                        "reassigned"]
 QueueReason = Literal["new", "owner_offline", "no_reply", "transfer", "handoff", "reopened",
-                      "unassigned"]
+                      "follow_up", "unassigned"]
 
 
 class Author(BaseModel):
