@@ -77,6 +77,8 @@ class Rules:
     auto_away_s: float = 900
     reply_timeout_s: tuple[tuple[str, float], ...] = (
         ("urgent", 300), ("high", 900), ("normal", 1800), ("low", 3600))
+    # An owner who answered anyone within this is working, not gone: no-reply does not move theirs.
+    working_s: float = 600
     escalate_stages: frozenset[str] = frozenset({"at_risk", "critical", "breached"})
     bot_channels: frozenset[str] = frozenset()
     # Every channel conversations come from: what "any channel" means for an agent who lists none.

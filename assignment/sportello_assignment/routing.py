@@ -143,19 +143,25 @@ async def requeue(tx: Tx, conversation: Conversation, rules: Rules, now: datetim
 
 async def reassign(tx: Tx, conversation: Conversation, rules: Rules,
                    now: datetime) -> uuid.UUID | None:
-    """The owner has not answered in time: move the conversation to an agent who is less loaded
-    than the owner and may take it now, and never back to this owner. When nobody is, it stays
-    (a move into the queue would only make the customer wait longer) and is checked again after
-    another timeout. Returns the new owner."""
+    """The owner has not answered in time and has not answered anyone lately: move the
+    conversation to an agent who is less loaded than the owner and may take it now, and never
+    back to this owner. When nobody is, it stays (a move into the queue would only make the
+    customer wait longer) and is checked again after another timeout. Returns the new owner."""
     repo = AssignmentRepository(tx.session)
     owner_id = conversation.agent_id
     assert owner_id is not None
     owner = await repo.get_agent(owner_id)
+    timeout = rules.reply_timeout(conversation.band_rank) or 0
+    if owner is not None and owner.last_seen_at > now - timedelta(seconds=rules.working_s):
+        # Answering others right now: working through their conversations, not gone. Moving
+        # this one would throw away a reply they may be writing; look again a little later.
+        await repo.update_conversation(conversation.id, {
+            "reply_due_at": now + timedelta(seconds=min(timeout, rules.working_s))})
+        return None
     need = replace(need_of(conversation), avoid=owner_id,
                    below_load=owner.load if owner is not None else None)
     agent = await repo.claim_best(need, rules.policy, now, wait=True)
     if agent is None:
-        timeout = rules.reply_timeout(conversation.band_rank) or 0
         await repo.update_conversation(conversation.id, {
             "reply_due_at": now + timedelta(seconds=timeout)})
         return None

@@ -31,6 +31,9 @@ class AssignmentSettings(ServiceSettings):
     # Time from assignment to the owner's first reply before the conversation is re-assigned.
     assignment_reply_timeout_seconds: dict[str, float] = Field(
         default={"urgent": 300, "high": 900, "normal": 1800, "low": 3600})
+    # An owner active (a reply, a heartbeat) within this is working through their conversations:
+    # the no-reply timer does not take theirs away.
+    assignment_working_seconds: float = Field(default=600, ge=0)
     # SLA stages that put an unanswered conversation in the supervisors' queue.
     assignment_escalate_stages: tuple[str, ...] = ("at_risk", "critical", "breached")
     # Channels whose new conversations a bot answers first; they reach people on hand-off.
@@ -50,6 +53,7 @@ class AssignmentSettings(ServiceSettings):
             widen_after_s=self.assignment_widen_after_seconds,
             offline_grace_s=self.assignment_offline_grace_seconds,
             auto_away_s=self.assignment_auto_away_seconds,
+            working_s=self.assignment_working_seconds,
             reply_timeout_s=tuple(self.assignment_reply_timeout_seconds.items()),
             escalate_stages=frozenset(self.assignment_escalate_stages),
             bot_channels=frozenset(self.assignment_bot_channels),

@@ -20,7 +20,8 @@ from sportello_assignment.schemas import AgentChange, AgentOut, NewAgent, Presen
 from sportello_assignment.tables import agents as agents_table
 from sportello_assignment.tables import outbox
 
-RULES = Rules(policy=POLICIES["ours"])
+# Auto-away off: tests move the clock by hours without heartbeats (its own test turns it on).
+RULES = Rules(policy=POLICIES["ours"], auto_away_s=0)
 CAPACITY = 7
 
 

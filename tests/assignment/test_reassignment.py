@@ -34,7 +34,8 @@ from tests.services.calendar.calendars import ROME, office
 from tests.services.calendar.calendars import at as at_zone
 from tests.support.database import migrated_database
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# After every row's creation time (agents are created "now"), so the clock only moves forward.
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 
 
 def at(seconds: float) -> datetime:
@@ -158,17 +159,32 @@ async def test_an_owner_who_does_not_answer_loses_the_conversation(db: Database)
     for event in (answered, ignored):
         await route(db, event, now=at(0))
     fast = await add_agent(db, capacity=3)
-    await reply(db, answered.conversation_id, slow.id, at(300))
+    await reply(db, answered.conversation_id, slow.id, at(250))
 
     await sweep(db, RULES, at(899))
     assert (await conversation(db, ignored.conversation_id)).agent_id == slow.id
-    await sweep(db, RULES, at(901))
+    await sweep(db, RULES, at(901))  # no reply to it, and no reply to anyone for 651 s
 
     assert (await conversation(db, ignored.conversation_id)).agent_id == fast.id
     assert (await conversation(db, answered.conversation_id)).agent_id == slow.id
     [_, (_, payload)] = await emitted(db, ignored.conversation_id)
-    assert payload["previous_agent_id"] == str(slow.id)
-    assert (await get_agent(db, slow.id)).active_count == 1
+    assert (payload["reason"], payload["previous_agent_id"]) == ("reassigned", str(slow.id))
+    assert (await get_agent(db, slow.id)).active_count == 0
+
+
+async def test_an_owner_busy_answering_others_keeps_the_conversation(db: Database) -> None:
+    busy = await add_agent(db, capacity=3)
+    events = [scored(priority=55) for _ in range(3)]
+    for event in events:
+        await route(db, event, now=at(0))
+    await add_agent(db, capacity=3)
+    await reply(db, events[0].conversation_id, busy.id, at(500))
+    await reply(db, events[1].conversation_id, busy.id, at(850))
+
+    await sweep(db, RULES, at(901))  # the third is overdue, but its owner is at work
+
+    assert (await conversation(db, events[2].conversation_id)).agent_id == busy.id
+    assert (await conversation(db, events[2].conversation_id)).reply_due_at == at(901 + 600)
 
 
 async def test_without_a_less_loaded_agent_the_owner_keeps_it_and_is_checked_again(
@@ -271,17 +287,17 @@ async def test_a_bot_holds_the_conversation_until_it_hands_off(db: Database) -> 
 
 async def test_shifts_keep_agents_off_outside_their_hours(db: Database) -> None:
     rome_office = office("Europe/Rome", "09:00-13:00", "14:00-18:00").model_dump(mode="json")
-    monday_10 = at_zone(ROME, 2026, 3, 2, 10)  # T0 is Monday 2 March 2026
+    monday_10 = at_zone(ROME, 2030, 3, 4, 10)  # a Monday
     agent = await add_agent(db, capacity=3, presence="offline", shifts=rome_office)
 
     with pytest.raises(Conflict):  # Monday 20:00 in Rome: not their hours
-        await patch(db, agent.id, presence="online", now=at_zone(ROME, 2026, 3, 2, 20))
+        await patch(db, agent.id, presence="online", now=at_zone(ROME, 2030, 3, 4, 20))
     assert (await patch(db, agent.id, presence="online", now=monday_10)).presence == "online"
     no_auto_away = rules(auto_away_s=0)
-    await sweep(db, no_auto_away, at_zone(ROME, 2026, 3, 2, 12, 59))
+    await sweep(db, no_auto_away, at_zone(ROME, 2030, 3, 4, 12, 59))
     assert (await get_agent(db, agent.id)).presence == "online"
 
-    await sweep(db, no_auto_away, at_zone(ROME, 2026, 3, 2, 13, 1))  # the lunch break
+    await sweep(db, no_auto_away, at_zone(ROME, 2030, 3, 4, 13, 1))  # the lunch break
 
     assert (await get_agent(db, agent.id)).presence == "offline"
 
@@ -292,13 +308,14 @@ async def test_an_inactive_agent_turns_away_and_keeps_their_conversations(db: Da
     event = scored()
     await route(db, event, now=at(1))
 
-    await sweep(db, RULES, at(RULES.auto_away_s - 1))
+    auto_away = rules(auto_away_s=900)
+    await sweep(db, auto_away, at(899))
     assert (await get_agent(db, agent.id)).presence == "online"
-    await sweep(db, RULES, at(RULES.auto_away_s + 1))
+    await sweep(db, auto_away, at(901))
 
     assert (await get_agent(db, agent.id)).presence == "away"
     assert (await conversation(db, event.conversation_id)).agent_id == agent.id
-    assert (await route(db, scored(), now=at(RULES.auto_away_s + 2))).outcome == "queued"
+    assert (await route(db, scored(), now=at(902))).outcome == "queued"
 
 
 # Waiting on the customer

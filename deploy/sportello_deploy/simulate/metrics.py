@@ -103,4 +103,15 @@ def summarise(policy: str, run: RunRecords) -> dict[str, Any]:
         "lost_work_h": round(sum(a.lost_work_s for a in run.agents) / 3600, 2),
         "most_held": max((a.most_held for a in run.agents), default=0),
         "sim_hours": round((run.end - run.start).total_seconds() / 3600, 1),
+        # Where the tail comes from: conversations and FRT p90 per band at arrival.
+        "by_band": {band: {"conversations": len(group),
+                           "frt_p90_s": round(percentile([frt_s(r, run.end) for r in group], 0.9), 1)}
+                    for band, group in _by_band(convs).items()},
     }
+
+
+def _by_band(records: Sequence[ConversationRecord]) -> dict[str, list[ConversationRecord]]:
+    groups: dict[str, list[ConversationRecord]] = {}
+    for record in records:
+        groups.setdefault(record.band, []).append(record)
+    return dict(sorted(groups.items()))
