@@ -79,6 +79,11 @@ async def heartbeat(tx: Tx, agent_id: uuid.UUID, now: datetime | None = None) ->
     return AgentOut.model_validate(agent)
 
 
+async def heartbeats(tx: Tx, agent_ids: list[uuid.UUID], now: datetime) -> None:
+    """Many consoles at once (one statement), e.g. a presence service relaying its connections."""
+    await AssignmentRepository(tx.session).touch_many(agent_ids, now)
+
+
 async def seed_agents(tx: Tx, seeds: list[NewAgent], rules: Rules, default_capacity: int) -> int:
     """Create the seed agents that do not exist yet (by name); agents changed since through the API
     keep their changes. Returns how many were created."""

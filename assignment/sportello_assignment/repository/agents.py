@@ -121,6 +121,12 @@ class AgentQueries:
             update(agents).where(agents.c.id == agent_id, agents.c.last_seen_at < at)
             .values(last_seen_at=at))
 
+    async def touch_many(self, agent_ids: list[uuid.UUID], at: datetime) -> None:
+        if agent_ids:
+            await self.session.execute(
+                update(agents).where(agents.c.id.in_(agent_ids), agents.c.last_seen_at < at)
+                .values(last_seen_at=at))
+
     async def claim(self, agent_id: uuid.UUID, channel: str, at: datetime, *,
                     online_only: bool = True) -> Agent | None:
         """A slot of this agent on ``channel`` if it has room (and is online, unless a person

@@ -201,6 +201,9 @@ class Engine:
         self._dirty.add(change.agent)
 
     async def _tick(self, _: None) -> None:
+        # A console in use says so (every product's presence works this way); an agent on a break,
+        # announced or silent, sends nothing. The same calls go to every router.
+        await self.router.heartbeat([a.spec.id for a in self.agents if a.working], self.now)
         await self.router.tick(self.now)
         await self._routed()
         self._push(self.now + timedelta(seconds=self.config.tick_s), "tick", None)

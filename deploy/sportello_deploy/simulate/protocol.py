@@ -55,6 +55,9 @@ class Router(Protocol):
 
     async def resolve(self, *, conversation_id: uuid.UUID, at: datetime) -> None: ...
 
+    async def heartbeat(self, agent_ids: Sequence[uuid.UUID], at: datetime) -> None:
+        """These agents' consoles are in use (they are at work, whether typing or reading)."""
+
     async def tick(self, at: datetime) -> None:
         """Timers (auto-away, offline grace, no-reply reassignment, sticky waits); called regularly."""
 

@@ -119,6 +119,10 @@ class ServiceRouter:
             await assignment.record_status(tx, event, self.rules, now=at)
         await self.collect()
 
+    async def heartbeat(self, agent_ids: Sequence[uuid.UUID], at: datetime) -> None:
+        async with self.assignment_db.transaction() as tx:
+            await assignment_agents.heartbeats(tx, [self._ours[a] for a in agent_ids], at)
+
     async def tick(self, at: datetime) -> None:
         async with self.priority_db.transaction() as tx:
             due = await ScoreRepository(tx.session).due_conversations(at, 500)
@@ -180,7 +184,8 @@ async def make_router(policy: str, *, work_dir: Path) -> ServiceRouter:
     url = _SERVER.create_database(f"simulate_{policy}_{uuid.uuid4().hex[:8]}")
     assignment_settings = AssignmentSettings(
         database_url=SecretStr(url), assignment_policy=policy,  # type: ignore[arg-type]
-        # The simulated agents set their presence explicitly; nothing heartbeats for them.
+        # The simulated agents set their presence explicitly (a silent break is exactly an agent
+        # who forgot to): auto-away would turn them away for good between breaks.
         assignment_auto_away_seconds=0)
     priority_settings = PrioritySettings(database_url=SecretStr(url))
     await migrate([ASSIGNMENT, PRIORITY], assignment_settings)

@@ -33,6 +33,7 @@ class FakeRouter:
     resolved: set[uuid.UUID] = field(default_factory=set)
     calls: list[tuple[str, datetime]] = field(default_factory=list)
     ticks: int = 0
+    heartbeats: int = 0
     closed: bool = False
     _routed: list[Routed] = field(default_factory=list)
 
@@ -90,6 +91,9 @@ class FakeRouter:
         if conversation_id in self.queue:
             self.queue.remove(conversation_id)
         self._drain(at, "capacity_freed")
+
+    async def heartbeat(self, agent_ids: Sequence[uuid.UUID], at: datetime) -> None:
+        self.heartbeats += len(agent_ids)
 
     async def tick(self, at: datetime) -> None:
         self._call("tick", at)
