@@ -263,3 +263,16 @@ def suggest_agents(traffic: Traffic, team: Activity, *, shift_h: float) -> int:
 
 def crews(shift_h: float) -> int:
     return max(1, round(24 / shift_h))
+
+
+# The pool size at which the fewest-open baseline's first response times come closest to the real
+# brands' reply delays (median 724 s, p90 6.45 h) on the full head-5000 traffic, seed 1: found with
+# ``python -m sportello_deploy.simulate --calibrate-pool 65,80,100,120,140`` (see docs/ASSIGNMENT.md).
+CALIBRATED_AGENTS = 100
+
+
+def delay_misfit(frt_p50_s: float, frt_p90_s: float, cal: Calibration) -> float:
+    """How far a run's first-response times are from the real brands' reply delays: squared log
+    ratios of the medians and of the p90s (a factor of two too slow or too fast counts the same)."""
+    return (math.log(frt_p50_s / cal.reply_delay_p50_s) ** 2
+            + math.log(frt_p90_s / cal.reply_delay_p90_s) ** 2)

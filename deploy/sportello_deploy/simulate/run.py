@@ -42,7 +42,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=Path("../shared/data"),
                    help="shared data directory with twcs/ and brand_agent_replies_kwartler/ (default ../shared/data)")
     p.add_argument("--policies", default=",".join(POLICIES), help="comma-separated (default: %(default)s)")
-    p.add_argument("--agents", type=int, help="pool size (default: calibrated from the traffic and the data)")
+    p.add_argument("--agents", type=int,
+                   help="pool size (default: the size calibrated on the real reply delays, "
+                        "calibration.CALIBRATED_AGENTS; with --limit, sized on average demand)")
+    p.add_argument("--calibrate-pool", metavar="SIZES",
+                   help="comma-separated pool sizes: run the fewest_open baseline at each, pick the "
+                        "one whose first response times best match the real brands' reply delays, "
+                        "then run the policies at that size")
     p.add_argument("--seed", type=int, default=1, help="agents' behaviour and handling-time draws")
     p.add_argument("--work-dir", type=Path, default=Path(".cache/simulate"),
                    help="routers' scratch space; <work-dir>/<policy> is emptied before each run")
@@ -80,7 +86,8 @@ def pool_config(args: argparse.Namespace, cal: Calibration, load: traffic.Traffi
     break_length = team.break_length
     if args.break_median_min is not None:
         break_length = replace(break_length, median_s=args.break_median_min * 60)
-    agents = args.agents or calibration.suggest_agents(load, team, shift_h=args.shift_hours)
+    agents = args.agents or (calibration.suggest_agents(load, team, shift_h=args.shift_hours)
+                             if args.limit else calibration.CALIBRATED_AGENTS)
     return PoolConfig(
         agents=agents, handling=handling, capacity=args.capacity, shift_h=args.shift_hours,
         breaks_per_shift_hour=team.breaks_per_shift_hour if args.breaks_per_hour is None else args.breaks_per_hour,
@@ -125,6 +132,23 @@ def _table(results: list[dict[str, Any]]) -> str:
     return "\n".join("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in rows)
 
 
+def _calibrated_size(args: argparse.Namespace, load: traffic.Traffic, pool: PoolConfig,
+                     engine: EngineConfig, cal: Calibration) -> int:
+    """The pool size whose baseline first response times are closest to the real reply delays."""
+    fits: list[tuple[float, int]] = []
+    for size in sorted({int(v) for v in args.calibrate_pool.split(",") if v.strip()}):
+        run = asyncio.run(run_policy("fewest_open", load, replace(pool, agents=size), engine,
+                                     args.work_dir))
+        misfit = calibration.delay_misfit(run["frt_p50_s"], run["frt_p90_s"], cal)
+        fits.append((misfit, size))
+        print(f"  pool {size}: fewest_open FRT p50 {run['frt_p50_s']:.0f} s, p90 "
+              f"{run['frt_p90_s']:.0f} s; misfit to the real reply delays {misfit:.3f}",
+              file=sys.stderr)
+    best = min(fits)[1]
+    print(f"  calibrated pool: {best} agents", file=sys.stderr)
+    return best
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     configure_logging(args.log_level, json=False, service="simulate", stream=sys.stderr)
@@ -146,6 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Engine: {json.dumps(asdict(engine))}", file=sys.stderr)
     if args.analyse:
         return
+    if args.calibrate_pool:
+        pool = replace(pool, agents=_calibrated_size(args, load, pool, engine, cal))
     results = []
     for policy in policies:
         log.info("simulate.policy_started", policy=policy, agents=pool.agents)
