@@ -61,11 +61,6 @@ def band_rank(band: str | None) -> int:
     return BAND_RANK.get(band or "normal", BAND_RANK["normal"])
 
 
-def band_of_priority(priority: float) -> str:
-    """Priority's bands, for events that carry a score but no band (older producers)."""
-    return "urgent" if priority >= 75 else "high" if priority >= 50 else "normal" if priority >= 25 else "low"
-
-
 @dataclass(frozen=True)
 class Rules:
     """A policy with the installation's timings; what every routing decision is given."""

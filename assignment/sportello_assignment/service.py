@@ -17,8 +17,9 @@ from sportello.contracts import (
     ReplyRequested,
 )
 from sportello.contracts.events import QueueReason
+from sportello.contracts.priority import band_of
 from sportello.db import Tx
-from sportello_assignment.policy import Rules, band_of_priority, band_rank
+from sportello_assignment.policy import Rules, band_rank
 from sportello_assignment.repository import AssignmentRepository, Conversation
 from sportello_assignment.routing import Routing, drain_for, place, waiting_values
 
@@ -30,7 +31,7 @@ async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
     repo = AssignmentRepository(tx.session)
     now = now or datetime.now(UTC)
     priority = event.conversation_priority
-    rank = band_rank(event.conversation_band or band_of_priority(priority))
+    rank = band_rank(event.conversation_band or band_of(priority))
     team = await repo.team_for_account(event.account) or rules.default_team
     topic = event.intent.name if event.intent is not None else None
     bot = event.channel in rules.bot_channels

@@ -2,22 +2,16 @@
 
 The priority score runs 0..100 (see ``scorer``). A band is the score's quarter, from the top:
 urgent >= 75, high >= 50, normal >= 25, low below 25. Out-of-range scores land in the end bands.
+The rule itself lives in the shared contracts (assignment applies it too).
 """
 
 from __future__ import annotations
 
-import math
-from typing import Literal
+from typing import TypeAlias
 
-Band = Literal["urgent", "high", "normal", "low"]
+from sportello.contracts.priority import BAND_FLOORS, PriorityBand, band_of
+
+Band: TypeAlias = PriorityBand
 BANDS: tuple[Band, ...] = ("urgent", "high", "normal", "low")
-BAND_FLOORS: tuple[tuple[Band, float], ...] = (("urgent", 75.0), ("high", 50.0), ("normal", 25.0))
 
-
-def band_of(priority: float) -> Band:
-    if math.isnan(priority):
-        raise ValueError("priority is NaN")
-    for band, floor in BAND_FLOORS:
-        if priority >= floor:
-            return band
-    return "low"
+__all__ = ["BANDS", "BAND_FLOORS", "Band", "band_of"]

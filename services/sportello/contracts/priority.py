@@ -7,6 +7,7 @@ conversation's current priority (it also moves with time, as an SLA deadline nea
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from typing import Literal
@@ -17,6 +18,19 @@ from sportello.contracts.envelope import Event
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 PriorityBand = Literal["urgent", "high", "normal", "low"]
+# A band is the score's quarter, from the top: urgent >= 75, high >= 50, normal >= 25, low below.
+# Here, not in priority, because assignment reads a band from a score too (older events).
+BAND_FLOORS: tuple[tuple[PriorityBand, float], ...] = (
+    ("urgent", 75.0), ("high", 50.0), ("normal", 25.0))
+
+
+def band_of(priority: float) -> PriorityBand:
+    if math.isnan(priority):
+        raise ValueError("priority is NaN")
+    for band, floor in BAND_FLOORS:
+        if priority >= floor:
+            return band
+    return "low"
 SlaKind = Literal["first_response", "next_response", "resolution"]
 # By the share of the allowed business time used: < 0.5, 0.5, 0.75, 0.9, 1 (deadline missed).
 SlaStage = Literal["on_track", "halfway", "at_risk", "critical", "breached"]
