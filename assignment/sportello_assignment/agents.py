@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -50,10 +51,10 @@ async def update_agent(tx: Tx, agent_id: uuid.UUID, change: AgentChange, rules: 
     if current is None:
         raise NotFound(f"No agent {agent_id}.")
     values = change.model_dump(exclude_none=True, mode="json")
-    if "shifts" in values or values.get("presence") == "online":
-        going_online = values.get("presence", current.presence) == "online"
-        if going_online:
-            _refuse_outside_shift(values.get("shifts", current.shifts), now)
+    # Going online, or new shifts for an online agent, must fall within the shifts.
+    if ("shifts" in values or "presence" in values) and \
+            values.get("presence", current.presence) == "online":
+        _refuse_outside_shift(values.get("shifts", current.shifts), now)
     if "presence" in values:
         values.update(last_seen_at=now)
         if values["presence"] != current.presence:
@@ -61,8 +62,10 @@ async def update_agent(tx: Tx, agent_id: uuid.UUID, change: AgentChange, rules: 
     if "capacity" in values or "channel_capacity" in values:
         # Lowering capacity below the current load keeps those conversations; no new ones come
         # until the agent is below it again.
-        values["load"] = _load(current.active, values.get("capacity", current.capacity),
-                               values.get("channel_capacity", current.channel_capacity))
+        values["load"] = replace(
+            current, capacity=values.get("capacity", current.capacity),
+            channel_capacity=values.get("channel_capacity", current.channel_capacity),
+        ).weighted_load()
     agent = await repo.update_agent(agent_id, values)
     assert agent is not None  # locked above
     log.info("assignment.agent_updated", agent_id=str(agent_id), fields=sorted(values))
@@ -72,7 +75,7 @@ async def update_agent(tx: Tx, agent_id: uuid.UUID, change: AgentChange, rules: 
 async def heartbeat(tx: Tx, agent_id: uuid.UUID, now: datetime | None = None) -> AgentOut:
     """The agent's console is open and in use: keeps an online agent from turning away."""
     repo = AssignmentRepository(tx.session)
-    await repo.touch(agent_id, now or datetime.now(UTC))
+    await repo.touch([agent_id], now or datetime.now(UTC))
     agent = await repo.get_agent(agent_id)
     if agent is None:
         raise NotFound(f"No agent {agent_id}.")
@@ -81,7 +84,7 @@ async def heartbeat(tx: Tx, agent_id: uuid.UUID, now: datetime | None = None) ->
 
 async def heartbeats(tx: Tx, agent_ids: list[uuid.UUID], now: datetime) -> None:
     """Many consoles at once (one statement), e.g. a presence service relaying its connections."""
-    await AssignmentRepository(tx.session).touch_many(agent_ids, now)
+    await AssignmentRepository(tx.session).touch(agent_ids, now)
 
 
 async def seed_agents(tx: Tx, seeds: list[NewAgent], rules: Rules, default_capacity: int) -> int:
@@ -135,10 +138,6 @@ async def _drain_if_room(tx: Tx, repo: AssignmentRepository, agent: Agent, rules
 def _refuse_outside_shift(shifts: dict[str, Any] | None, now: datetime) -> None:
     if not on_shift(shifts, now):
         raise Conflict("The agent is outside their shift; change the shift to work now.")
-
-
-def _load(active: dict[str, int], capacity: int, channel_capacity: dict[str, int]) -> float:
-    return sum(count / channel_capacity.get(channel, capacity) for channel, count in active.items())
 
 
 def _frozen(shifts: dict[str, Any]) -> str:

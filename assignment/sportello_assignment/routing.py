@@ -28,7 +28,7 @@ class Routing:
     """What routing did with one conversation (for logs and tests; events carry the rest)."""
 
     outcome: Literal["assigned", "queued", "reserved", "kept_owner", "still_queued", "bot",
-                     "resolved", "waiting"]
+                     "resolved"]
     agent_id: uuid.UUID | None = None
 
 
@@ -178,7 +178,9 @@ async def drain_for(tx: Tx, agent_id: uuid.UUID, rules: Rules,
     repo = AssignmentRepository(tx.session)
     await repo.lock_queue()
     assigned: list[ConversationAssigned] = []
-    while (agent := await repo.get_agent(agent_id)) is not None and agent.presence == "online":
+    # Each claim returns the agent's row as it now is: the next round needs no second read.
+    agent = await repo.get_agent(agent_id)
+    while agent is not None and agent.presence == "online":
         conversation = await repo.next_for(agent, rules.policy, rules.channels)
         if conversation is None:
             break
@@ -188,6 +190,7 @@ async def drain_for(tx: Tx, agent_id: uuid.UUID, rules: Rules,
         reason: AssignReason = ("previous_owner" if conversation.reserved_for == agent.id
                                 else "capacity_freed")
         assigned.append(await assign(tx, repo, conversation, claimed, reason, rules, now))
+        agent = claimed
     if assigned:
         log.info("assignment.queue_drained", agent_id=str(agent_id), assigned=len(assigned))
     return assigned

@@ -122,7 +122,7 @@ async def record_reply(tx: Tx, conversation_id: uuid.UUID, agent_id: uuid.UUID |
     if changes:
         await repo.update_conversation(conversation_id, changes)
     if agent_id is not None:
-        await repo.touch(agent_id, at)
+        await repo.touch([agent_id], at)
     if release:
         assert owner is not None
         await drain_for(tx, owner, rules, now or at)
@@ -147,19 +147,19 @@ async def record_status(tx: Tx, event: ConversationStatusChanged, rules: Rules,
     conversation = await repo.update_conversation(conversation.id,
                                                   {"status_sequence": event.sequence})
     if event.status == "resolved":
-        await resolve(tx, conversation, rules, event.at, now)
+        await _resolve(tx, conversation, rules, event.at, now)
     elif conversation.status == "resolved":
         await _reopen(tx, repo, conversation, rules, now, "reopened")
 
 
-async def resolve(tx: Tx, conversation: Conversation, rules: Rules, at: datetime,
-                  now: datetime) -> None:
+async def _resolve(tx: Tx, conversation: Conversation, rules: Rules, at: datetime,
+                   now: datetime) -> None:
+    """Close the conversation and free its owner's slot; the caller holds the queue lock."""
     if conversation.status == "resolved":
         return
     repo = AssignmentRepository(tx.session)
     owner = conversation.agent_id if conversation.status == "assigned" else None
     if owner is not None:
-        await repo.lock_queue()  # before the agent row: see repository's lock order
         await repo.release(owner, conversation.channel)
     await repo.update_conversation(conversation.id, {
         "status": "resolved", "resolved_at": at, "queued_at": None, "reply_due_at": None,

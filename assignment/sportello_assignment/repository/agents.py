@@ -116,12 +116,8 @@ class AgentQueries:
         )).first()
         return Agent(*row) if row else None
 
-    async def touch(self, agent_id: uuid.UUID, at: datetime) -> None:
-        await self.session.execute(
-            update(agents).where(agents.c.id == agent_id, agents.c.last_seen_at < at)
-            .values(last_seen_at=at))
-
-    async def touch_many(self, agent_ids: list[uuid.UUID], at: datetime) -> None:
+    async def touch(self, agent_ids: list[uuid.UUID], at: datetime) -> None:
+        """These agents were active at ``at`` (never moved back by a late report)."""
         if agent_ids:
             await self.session.execute(
                 update(agents).where(agents.c.id.in_(agent_ids), agents.c.last_seen_at < at)
