@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 BAND_RANK = {"urgent": 4, "high": 3, "normal": 2, "low": 1}
+BAND_OF_RANK = {rank: band for band, rank in BAND_RANK.items()}
 # ingest's channels ("unknown": conversations routed before channels were recorded).
 CHANNELS = ("x", "facebook", "instagram", "messenger", "whatsapp", "chat", "email", "api",
             "unknown")
@@ -81,6 +82,5 @@ class Rules:
     default_team: str | None = None
 
     def reply_timeout(self, band_rank_value: int) -> float | None:
-        band = next((b for b, r in BAND_RANK.items() if r == band_rank_value), "normal")
-        seconds = dict(self.reply_timeout_s).get(band)
+        seconds = dict(self.reply_timeout_s).get(BAND_OF_RANK.get(band_rank_value, "normal"))
         return seconds if self.policy.reassign and seconds and seconds > 0 else None

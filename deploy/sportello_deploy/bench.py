@@ -31,12 +31,8 @@ from sportello.contracts import ConversationAssigned
 from sportello.topics import CONVERSATIONS_ASSIGNMENT
 from sportello_deploy import decision_bench
 from sportello_deploy.fakes.x import webhook_headers
+from sportello_deploy.percentiles import nearest_rank
 from sportello_deploy.private_stack import private_stack
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def _watch_assignments(bootstrap: str, seen: dict[str, float], stop: asyncio.Event) -> None:
@@ -101,7 +97,7 @@ async def _round(ingest_url: str, token: str, bootstrap: str, messages: int,
         "ingest_msg_per_s": messages / (ingest_done - started),
         "end_to_end_msg_per_s": len(latencies) / (last - started),
         "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * _percentile(latencies, 0.99),
+        "p99_ms": 1000 * nearest_rank(latencies, 0.99),
     }
 
 
@@ -131,7 +127,7 @@ async def _webhook_round(ingest_url: str, secret: str, requests: int, concurrenc
     async with httpx.AsyncClient(timeout=30) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     return {"requests_per_s": requests / (time.perf_counter() - started),
-            "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * _percentile(latencies, 0.99)}
+            "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * nearest_rank(latencies, 0.99)}
 
 
 def main() -> None:

@@ -52,18 +52,18 @@ from sportello.runtime import migrate
 from sportello.settings import ServiceSettings
 from sportello_assignment import service
 from sportello_assignment.component import COMPONENT
-from sportello_assignment.policy import BAND_RANK, POLICIES, Rules
+from sportello_assignment.policy import BAND_OF_RANK, POLICIES, Rules
 from sportello_assignment.repository import Agent, AssignmentRepository, Need
 from sportello_assignment.routing import drain_for
 from sportello_assignment.tables import agents as agents_table
 from sportello_assignment.tables import conversations as conversations_table
+from sportello_deploy.percentiles import nearest_rank
 
 RULES = Rules(policy=POLICIES["ours"])
 CAPACITY = 7
 CHANNELS = ("chat", "email", "twitter", "whatsapp")
 LANGUAGES = ("en", "it", "es")
 TOPICS = ("technical", "billing", "refund", "sales", "legal")
-_BANDS = {rank: band for band, rank in BAND_RANK.items()}
 
 
 @dataclass(frozen=True)
@@ -412,11 +412,6 @@ def _ms(seconds: float) -> float:
     return 1000 * seconds
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def _sampled(count: int, verify: int) -> set[int]:
     """Indexes of the ``verify`` decisions (of ``count``) checked by brute force, spread out."""
     if verify <= 0 or count <= 0:
@@ -513,7 +508,7 @@ def _new_event(rng: random.Random, teams: int, now: datetime) -> MessageScored:
         score=priority, breakdown=(), conversation_priority=priority, scorer="bench",
         language=language, account=account,
         intent=Intent(name=topic, confidence=0.9) if topic else None,
-        conversation_band=_BANDS[rank],  # type: ignore[arg-type]
+        conversation_band=BAND_OF_RANK[rank],  # type: ignore[arg-type]
         sla_deadline=now + timedelta(minutes=rng.randrange(15, 240)),
     )
 
@@ -596,8 +591,8 @@ def summarise(result: DecisionBenchResult) -> dict[str, Any]:
     def stats(prefix: str, values: list[float]) -> None:
         if values:
             summary[f"{prefix}_median_ms"] = round(statistics.median(values), 3)
-            summary[f"{prefix}_p90_ms"] = round(_percentile(values, 0.90), 3)
-            summary[f"{prefix}_p99_ms"] = round(_percentile(values, 0.99), 3)
+            summary[f"{prefix}_p90_ms"] = round(nearest_rank(values, 0.90), 3)
+            summary[f"{prefix}_p99_ms"] = round(nearest_rank(values, 0.99), 3)
 
     stats("decision_agent_room", t.get("agent_room", []))
     stats("decision_choice", t.get("agent_room_choice", []))
@@ -630,7 +625,7 @@ def print_table(result: DecisionBenchResult) -> None:
     def line(label: str, values: list[float], extra: str = "") -> None:
         if values:
             print(f"  {label:<52} n={len(values):<4} median {statistics.median(values):7.2f} ms  "
-                  f"p90 {_percentile(values, 0.90):7.2f} ms  p99 {_percentile(values, 0.99):7.2f} ms"
+                  f"p90 {nearest_rank(values, 0.90):7.2f} ms  p99 {nearest_rank(values, 0.99):7.2f} ms"
                   f"{extra}")
 
     o = result.outcomes
