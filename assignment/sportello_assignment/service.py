@@ -82,12 +82,12 @@ async def reprioritise(tx: Tx, event: ConversationPrioritised, rules: Rules,
     if event.reason == "message_scored":
         return
     repo = AssignmentRepository(tx.session)
-    if await repo.get_conversation(event.conversation_id) is None:
-        return
     sla = event.sla
-    conversation = await repo.update_conversation(event.conversation_id, {
+    conversation = await repo.update_if_known(event.conversation_id, {
         "priority": event.priority, "band_rank": band_rank(event.band),
         "sla_deadline": sla.deadline if sla else None})
+    if conversation is None:
+        return
     log.info("assignment.reprioritised", conversation_id=str(event.conversation_id),
              status=conversation.status, priority=event.priority, reason=event.reason)
     if (rules.policy.reassign and sla is not None and sla.stage in rules.escalate_stages

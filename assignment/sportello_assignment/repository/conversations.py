@@ -79,13 +79,20 @@ class ConversationQueries:
     async def update_conversation(self, conversation_id: uuid.UUID, values: dict[str, Any], *,
                                   announce: bool = False) -> Conversation:
         """Write ``values``; ``announce`` also takes the next sequence number for an event."""
+        updated = await self.update_if_known(conversation_id, values, announce=announce)
+        assert updated is not None, f"no conversation {conversation_id}"
+        return updated
+
+    async def update_if_known(self, conversation_id: uuid.UUID, values: dict[str, Any], *,
+                              announce: bool = False) -> Conversation | None:
+        """As ``update_conversation``; None when the conversation is not known here."""
         if announce:
             values = {**values, "sequence": c.sequence + 1}
         row = (await self.session.execute(
             update(conversations).where(c.id == conversation_id).values(**values)
             .returning(*_COLUMNS)
-        )).one()
-        return Conversation(*row)
+        )).first()
+        return Conversation(*tuple(row)) if row else None
 
     async def record_inbound(self, conversation_id: uuid.UUID, sent_at: datetime,
                              values: dict[str, Any]) -> Conversation:

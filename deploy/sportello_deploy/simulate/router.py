@@ -177,7 +177,8 @@ _SERVER: EmbeddedPostgres | None = None
 
 
 async def make_router(policy: str, *, work_dir: Path) -> ServiceRouter:
-    """A router for ``policy`` on a fresh database (one PostgreSQL server for the whole run)."""
+    """A router for ``policy`` on a fresh database (one PostgreSQL server for the whole run; it
+    stops when the process exits, as ``make run``'s does)."""
     global _SERVER
     if _SERVER is None:
         _SERVER = start_postgres(work_dir / "postgres")
@@ -197,10 +198,3 @@ async def make_router(policy: str, *, work_dir: Path) -> ServiceRouter:
         Database(engine, ASSIGNMENT.metadata, source="sportello/assignment"),
         Database(engine, PRIORITY.metadata, source="sportello/priority"),
         ConfigCache(priority_settings), TextAnalyser(), [engine.dispose])
-
-
-def stop_server() -> None:
-    global _SERVER
-    if _SERVER is not None:
-        _SERVER.stop()
-        _SERVER = None
