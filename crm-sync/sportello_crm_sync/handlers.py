@@ -1,49 +1,91 @@
-"""crm-sync's bus edge: one transaction per MessageReceived (opened by ``subscription``)."""
+"""crm-sync's bus edge: two consumer groups, one transaction per event (opened by ``subscription``).
+
+The CRM mirror queues history and contact jobs; the webhook fan-out queues one job per interested
+subscription. Neither calls anything outside: a CRM or subscriber outage never slows consumption,
+and the queue keeps what was accepted until it is delivered.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from sportello.bus.base import Subscription
-from sportello.contracts import Envelope, Event, MessageReceived
+from sportello.contracts import (
+    ConversationAssigned,
+    ConversationEscalated,
+    ConversationPrioritised,
+    ConversationQueued,
+    ConversationStatusChanged,
+    CustomerMerged,
+    CustomerUnmerged,
+    CustomerUpdated,
+    Envelope,
+    Event,
+    MessageDeliveryUpdated,
+    MessageReceived,
+)
 from sportello.db import Tx
 from sportello.handling import EventHandler, subscription
 from sportello.runtime import Context
-from sportello.topics import MESSAGES_RECEIVED, Groups
-from sportello_crm_sync import service
-from sportello_crm_sync.adapters import CrmAdapter
-from sportello_crm_sync.adapters.generic_rest import GenericRestCrm
+from sportello.topics import (
+    CONVERSATIONS_ACTIVITY,
+    CONVERSATIONS_ASSIGNMENT,
+    CUSTOMERS,
+    MESSAGES_RECEIVED,
+    MESSAGES_SCORED,
+    Groups,
+)
+from sportello_crm_sync import mirror
 from sportello_crm_sync.settings import CrmSyncSettings
+from sportello_crm_sync.webhooks import fanout
 
-_ADAPTER = "crm_adapter"
+MirrorRule = Callable[[Tx, Any, Envelope, str | None], Awaitable[None]]
+_MIRROR: dict[type[Event], MirrorRule] = {
+    MessageReceived: mirror.on_message,
+    ConversationAssigned: mirror.on_assigned,
+    ConversationStatusChanged: mirror.on_status,
+    CustomerUpdated: mirror.on_customer,
+    CustomerMerged: mirror.on_merged,
+    CustomerUnmerged: mirror.on_unmerged,
+}
+_WEBHOOK_EVENTS: tuple[type[Event], ...] = (
+    MessageReceived, MessageDeliveryUpdated, ConversationAssigned, ConversationQueued,
+    ConversationEscalated, ConversationStatusChanged, CustomerUpdated, CustomerMerged,
+    CustomerUnmerged,
+)
 
 
-def routes(ctx: Context) -> Mapping[type[Event], EventHandler]:
-    # Built per context, not a module-level ROUTES: the handler needs the context's CRM client.
-    async def on_message_received(tx: Tx, event: MessageReceived, envelope: Envelope) -> None:
-        await service.mirror_message(tx, event, envelope.id, adapter_of(ctx))
+def mirror_routes(ctx: Context) -> Mapping[type[Event], EventHandler]:
+    settings = ctx.settings
+    assert isinstance(settings, CrmSyncSettings), "COMPONENT declares settings_cls=CrmSyncSettings"
+    crm = settings.crm_name
 
-    return {MessageReceived: on_message_received}
+    def bound(rule: MirrorRule) -> EventHandler:
+        async def handle(tx: Tx, event: Any, envelope: Envelope) -> None:
+            await rule(tx, event, envelope, crm)
+        return handle
+
+    return {event: bound(rule) for event, rule in _MIRROR.items()}
+
+
+async def _fan_out(tx: Tx, event: Event, envelope: Envelope) -> None:
+    await fanout.fan_out(tx, envelope)
+
+
+async def _prioritised(tx: Tx, event: ConversationPrioritised, envelope: Envelope) -> None:
+    await fanout.on_prioritised(tx, event, envelope)
+
+
+WEBHOOK_ROUTES: Mapping[type[Event], EventHandler] = {
+    **{event: _fan_out for event in _WEBHOOK_EVENTS},
+    ConversationPrioritised: _prioritised,
+}
 
 
 def subscriptions(ctx: Context) -> list[Subscription]:
-    return [subscription(ctx, Groups.CRM_SYNC, (MESSAGES_RECEIVED,), routes(ctx))]
-
-
-def adapter_of(ctx: Context) -> CrmAdapter | None:
-    """The process's CRM client; None when no CRM is configured.
-
-    Built on first use, inside the running event loop, and kept in ``ctx.state`` so its connection
-    pool is shared by every message. Components have no stop hook, so the client is never closed
-    explicitly: it lives exactly as long as the process.
-    """
-    settings = ctx.settings
-    assert isinstance(settings, CrmSyncSettings), "COMPONENT declares settings_cls=CrmSyncSettings"
-    if not settings.crm_url:
-        return None
-    adapter: CrmAdapter | None = ctx.state.get(_ADAPTER)
-    if adapter is None:
-        adapter = GenericRestCrm(settings.crm_url, settings.crm_token,
-                                 settings.crm_timeout_seconds)
-        ctx.state[_ADAPTER] = adapter
-    return adapter
+    followed = (MESSAGES_RECEIVED, CONVERSATIONS_ASSIGNMENT, CONVERSATIONS_ACTIVITY, CUSTOMERS)
+    return [
+        subscription(ctx, Groups.CRM_SYNC, followed, mirror_routes(ctx)),
+        subscription(ctx, Groups.CRM_SYNC_WEBHOOKS, (*followed, MESSAGES_SCORED), WEBHOOK_ROUTES),
+    ]

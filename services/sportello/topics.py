@@ -16,6 +16,9 @@ from sportello.contracts import (
     ConversationStatusChanged,
     CrmContactUpdated,
     CrmSynced,
+    CustomerMerged,
+    CustomerUnmerged,
+    CustomerUpdated,
     Event,
     MessageDeliveryUpdated,
     MessageReceived,
@@ -48,6 +51,9 @@ CONVERSATIONS_ASSIGNMENT = Topic(
 CRM_SYNCED = Topic("sportello.crm.synced.v1", (CrmSynced,))
 # What the CRM says about customers (tier, VIP, do-not-contact), keyed by customer.
 CRM_CONTACTS = Topic("sportello.crm.contacts.v1", (CrmContactUpdated,))
+# The identity graph (ingest): customers created, changed, merged and unmerged, keyed by the
+# (surviving) customer id so one customer's changes keep their order.
+CUSTOMERS = Topic("sportello.customers.v1", (CustomerUpdated, CustomerMerged, CustomerUnmerged))
 # Everything else that happens to a conversation in ingest, keyed by conversation id.
 CONVERSATIONS_ACTIVITY = Topic(
     "sportello.conversations.activity.v1",
@@ -60,6 +66,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     CONVERSATIONS_ASSIGNMENT,
     CRM_SYNCED,
     CRM_CONTACTS,
+    CUSTOMERS,
     CONVERSATIONS_ACTIVITY,
 )
 
@@ -90,4 +97,6 @@ class Groups:
     # Replies, resolutions and SLA warnings: a separate group so they never wait behind routing.
     ASSIGNMENT_ACTIVITY = "sportello.assignment.activity"
     CRM_SYNC = "sportello.crm-sync.mirror"
+    # Outbound webhooks: fans every catalogued event out to the subscriptions (durable queue).
+    CRM_SYNC_WEBHOOKS = "sportello.crm-sync.webhooks"
     GATEWAY_READ_MODEL = "sportello.gateway.read-model"

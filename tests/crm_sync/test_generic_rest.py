@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from sportello.errors import PermanentError, TransientError
-from sportello_crm_sync.adapters import ContactNotFound, Customer, Identity, Interaction
+from sportello_crm_sync.adapters import ContactNotFound, Customer, HistoryEntry, Identity
 from sportello_crm_sync.adapters.generic_rest import GenericRestCrm
 from tests.crm_sync.conftest import CRM_TOKEN
 from tests.support.fake_crm import FakeCrm
@@ -25,10 +25,11 @@ def customer() -> Customer:
                     identities=(Identity(channel="chat", handle="@ada"),))
 
 
-def interaction() -> Interaction:
-    return Interaction(channel="chat", direction="inbound", text="where is my parcel?",
-                       occurred_at=datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
-                       conversation_id=uuid.uuid4(), message_id=uuid.uuid4())
+def interaction(key: str = "event-1") -> HistoryEntry:
+    return HistoryEntry(key=key, kind="message", summary="Inbound chat message", channel="chat",
+                        direction="inbound", text="where is my parcel?",
+                        occurred_at=datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
+                        conversation_id=uuid.uuid4(), message_id=uuid.uuid4())
 
 
 async def test_upsert_contact_puts_the_customer_by_external_ref(fake_crm: FakeCrm) -> None:
@@ -49,8 +50,8 @@ async def test_append_interaction_posts_with_the_idempotency_key(fake_crm: FakeC
     crm, ada, said = adapter(fake_crm), customer(), interaction()
     contact_id = await crm.upsert_contact(ada)
 
-    first = await crm.append_interaction(contact_id, said, "event-1")
-    replayed = await crm.append_interaction(contact_id, said, "event-1")
+    first = await crm.append_history(contact_id, said)
+    replayed = await crm.append_history(contact_id, said)
 
     assert first == replayed
     assert len(fake_crm.interactions_of(ada.external_ref)) == 1
@@ -58,7 +59,9 @@ async def test_append_interaction_posts_with_the_idempotency_key(fake_crm: FakeC
     assert post.path == f"/contacts/{contact_id}/interactions"
     assert post.headers["idempotency-key"] == "event-1"
     assert post.headers["authorization"] == f"Bearer {CRM_TOKEN}"
-    assert post.json == {"channel": "chat", "direction": "inbound", "text": "where is my parcel?",
+    assert post.json == {"kind": "message", "summary": "Inbound chat message",
+                         "conversation_status": "open", "channel": "chat",
+                         "direction": "inbound", "text": "where is my parcel?",
                          "occurred_at": "2026-11-24T09:30:00+00:00",
                          "conversation_id": str(said.conversation_id),
                          "message_id": str(said.message_id)}
@@ -78,7 +81,7 @@ async def test_a_rejected_request_is_permanent(fake_crm: FakeCrm) -> None:
     contact_id = await crm.upsert_contact(customer())
 
     with pytest.raises(PermanentError, match="400") as raised:
-        await crm.append_interaction(contact_id, interaction(), "event-2")
+        await crm.append_history(contact_id, interaction("event-2"))
     assert not isinstance(raised.value, TransientError | ContactNotFound)
 
 
@@ -91,7 +94,7 @@ async def test_a_wrong_token_is_permanent_and_never_echoed(fake_crm: FakeCrm) ->
 
 async def test_an_unknown_contact_is_reported_as_such(fake_crm: FakeCrm) -> None:
     with pytest.raises(ContactNotFound):
-        await adapter(fake_crm).append_interaction("ct_missing", interaction(), "event-3")
+        await adapter(fake_crm).append_history("ct_missing", interaction("event-3"))
 
 
 async def test_a_success_without_an_id_is_permanent(fake_crm: FakeCrm) -> None:

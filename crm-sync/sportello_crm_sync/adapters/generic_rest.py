@@ -1,4 +1,4 @@
-"""A generic REST CRM over HTTP/JSON.
+"""A generic REST CRM over HTTP/JSON, for CRMs (or middleware) that implement this small protocol.
 
 Wire protocol (``{base}`` is ``SPORTELLO_CRM_URL``; every request carries
 ``Authorization: Bearer <SPORTELLO_CRM_TOKEN>`` when a token is configured):
@@ -9,15 +9,15 @@ Wire protocol (``{base}`` is ``SPORTELLO_CRM_URL``; every request carries
     upsert. Answers ``200`` (updated) or ``201`` (created) with ``{"id": "<contact id>"}``.
 
 ``POST {base}/contacts/{contact_id}/interactions``
-    Header ``Idempotency-Key: <event id>``; body ``{"channel": str, "direction": "inbound" |
-    "outbound", "text": str, "occurred_at": ISO-8601, "conversation_id": uuid,
-    "message_id": uuid}``.
+    Header ``Idempotency-Key: <entry key>``; body ``{"kind": "message" | "assignment" | "status",
+    "summary": str, "conversation_status": "open" | "resolved", "channel": str | null,
+    "direction": "inbound" | "outbound" | null, "text": str | null, "occurred_at": ISO-8601,
+    "conversation_id": uuid, "message_id": uuid | null}``.
     Answers ``201`` with ``{"id": "<interaction id>"}``; a repeated key answers the original
     interaction instead of appending again. ``404`` means the contact does not exist.
 
-Failures: connection errors, timeouts, ``429`` and ``5xx`` raise ``TransientError`` (retried until
-the CRM is back); any other non-2xx status, or a 2xx without an ``id``, raises ``PermanentError``
-(dead-lettered with the status and the start of the body).
+Failures follow :mod:`sportello_crm_sync.adapters.http` (429/5xx/timeouts are retried, honouring
+``Retry-After``; other 4xx are refusals).
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from sportello.errors import PermanentError, TransientError
-from sportello_crm_sync.adapters.base import ContactNotFound, CrmAdapter, Customer, Interaction
-
-_BODY_EXCERPT = 300
+from sportello.errors import PermanentError
+from sportello_crm_sync.adapters.base import ContactNotFound, CrmAdapter, Customer, HistoryEntry
+from sportello_crm_sync.adapters.http import BODY_EXCERPT, CrmHttp, NotFoundAnswer
 
 
 class GenericRestCrm(CrmAdapter):
@@ -39,74 +38,45 @@ class GenericRestCrm(CrmAdapter):
 
     def __init__(self, base_url: str, token: SecretStr, timeout_seconds: float,
                  *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        headers = {"Accept": "application/json"}
-        secret = token.get_secret_value()
-        if secret:
-            # Only in the client's headers: never in an exception message, a log line or a repr.
-            headers["Authorization"] = f"Bearer {secret}"
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(timeout_seconds),
-            transport=transport,
-        )
+        self.http = CrmHttp(base_url, timeout_seconds=timeout_seconds, transport=transport)
+        if token.get_secret_value():
+            self.http.authorise(token.get_secret_value())
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self.http.aclose()
 
     async def upsert_contact(self, customer: Customer) -> str:
         body = {
             "external_ref": customer.external_ref,
             "display_name": customer.display_name,
-            "identities": [{"channel": i.channel, "handle": i.handle}
-                           for i in customer.identities],
+            "identities": [{"channel": i.channel, "handle": i.handle} for i in customer.identities],
         }
-        response = await self._send("PUT", f"/contacts/{quote(customer.external_ref, safe='')}",
-                                    json=body)
-        return _id_of(response)
+        answer = await self.http.json("PUT", f"/contacts/{quote(customer.external_ref, safe='')}",
+                                      json=body)
+        return _id_of(answer, "PUT /contacts")
 
-    async def append_interaction(
-        self, contact_id: str, interaction: Interaction, idempotency_key: str
-    ) -> str:
+    async def append_history(self, contact_id: str, entry: HistoryEntry) -> str:
         body = {
-            "channel": interaction.channel,
-            "direction": interaction.direction,
-            "text": interaction.text,
-            "occurred_at": interaction.occurred_at.isoformat(),
-            "conversation_id": str(interaction.conversation_id),
-            "message_id": str(interaction.message_id),
+            "kind": entry.kind,
+            "summary": entry.summary,
+            "conversation_status": entry.conversation_status,
+            "channel": entry.channel,
+            "direction": entry.direction,
+            "text": entry.text,
+            "occurred_at": entry.occurred_at.isoformat(),
+            "conversation_id": str(entry.conversation_id),
+            "message_id": str(entry.message_id) if entry.message_id else None,
         }
         path = f"/contacts/{quote(contact_id, safe='')}/interactions"
-        response = await self._send("POST", path, json=body,
-                                    headers={"Idempotency-Key": idempotency_key})
-        return _id_of(response)
-
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"CRM {method} {path} timed out") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"CRM {method} {path} unreachable: {exc!r}") from exc
-        status = response.status_code
-        if response.is_success:
-            return response
-        reason = f"CRM {method} {path} answered {status}: {response.text[:_BODY_EXCERPT]}"
-        if status == 429 or status >= 500:
-            raise TransientError(reason)
-        if status == 404 and method == "POST":
-            raise ContactNotFound(reason)
-        raise PermanentError(reason)
+            answer = await self.http.json("POST", path, json=body,
+                                          headers={"Idempotency-Key": entry.key})
+        except NotFoundAnswer as exc:
+            raise ContactNotFound(str(exc)) from exc
+        return _id_of(answer, f"POST {path}")
 
 
-def _id_of(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict) or not isinstance(payload.get("id"), str | int):
-        raise PermanentError(
-            f"CRM {response.request.method} {response.request.url.path} answered "
-            f"{response.status_code} without an id: {response.text[:_BODY_EXCERPT]}"
-        )
-    return str(payload["id"])
+def _id_of(answer: Any, call: str) -> str:
+    if not isinstance(answer, dict) or not isinstance(answer.get("id"), str | int):
+        raise PermanentError(f"CRM {call} answered without an id: {str(answer)[:BODY_EXCERPT]}")
+    return str(answer["id"])

@@ -99,11 +99,13 @@ class FakeServer:
 
     # -- lifecycle (in the caller's event loop) -------------------------------------------------
 
-    async def start(self) -> None:
-        # Bind first (port 0): the OS picks a free port and nobody can take it before we serve.
+    async def start(self, port: int = 0) -> None:
+        """Serve on ``port``; 0 (the default) lets the OS pick a free one. A stopped server can be
+        started again on its old port (``start(server.port)``): an outage and a recovery."""
+        # Bind first: with port 0 the OS picks a free port and nobody can take it before we serve.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=1)
@@ -118,6 +120,7 @@ class FakeServer:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
+            self._server = self._task = None
 
     async def __aenter__(self) -> FakeServer:
         await self.start()

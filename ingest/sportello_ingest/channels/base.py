@@ -14,14 +14,14 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
 
 from sportello.errors import PermanentError, TransientError
 from sportello.http.problems import Forbidden, InvalidRequest, Unauthorized
+from sportello.http.retry_after import retry_after_of
 
 Visibility = Literal["public", "private"]
 Direction = Literal["inbound", "outbound"]
@@ -189,17 +189,3 @@ def raise_for_platform_status(response: httpx.Response, *, retry_after: float | 
     if response.status_code >= 400:
         raise PermanentError(f"platform refused the message ({response.status_code}): "
                              f"{response.text[:300]}")
-
-
-def retry_after_of(response: httpx.Response, default: float = 60.0) -> float:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return default
-        return max(0.0, (moment - datetime.now(UTC)).total_seconds())

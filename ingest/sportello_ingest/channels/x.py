@@ -25,6 +25,7 @@ import httpx
 
 from sportello.errors import PermanentError
 from sportello.http.problems import InvalidRequest
+from sportello.http.retry_after import retry_after_of
 from sportello_ingest.channels.base import (
     Author,
     ChannelAdapter,
@@ -36,7 +37,6 @@ from sportello_ingest.channels.base import (
     SendResult,
     StatusUpdate,
     raise_for_platform_status,
-    retry_after_of,
     verify_signature,
 )
 

@@ -194,3 +194,66 @@ class CrmContactUpdated(Event):
     owner: str | None = None
     sequence: int
     at: datetime
+
+
+class IdentityRef(BaseModel):
+    """One of a customer's identifiers: a platform id (an X user id, a Messenger PSID), an e-mail
+    address, a phone number, a CRM id. ``verified`` says the identifier is proven to be theirs (seen
+    as the author of a platform message, confirmed by the CRM), not merely claimed (typed in a chat
+    form): only verified identifiers may merge customers automatically."""
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: str
+    external_id: str
+    handle: str | None = None
+    verified: bool = True
+
+
+class CustomerUpdated(Event):
+    """A customer was created, or their profile or identities changed. Each event carries the whole
+    current picture; ``sequence`` orders the changes of one customer."""
+
+    event_type = "customer.updated"
+    event_version = 1
+
+    customer_id: uuid.UUID
+    change: Literal["created", "profile", "identity_linked", "identity_unlinked"]
+    display_name: str
+    identities: tuple[IdentityRef, ...]
+    sequence: int
+    at: datetime
+
+
+class CustomerMerged(Event):
+    """``merged_customer_id`` was folded into ``customer_id``: its identities now resolve to the
+    survivor, whose history includes the merged customer's conversations. ``merge_id`` names the merge
+    so it can be undone (``CustomerUnmerged``)."""
+
+    event_type = "customer.merged"
+    event_version = 1
+
+    customer_id: uuid.UUID
+    merged_customer_id: uuid.UUID
+    merge_id: uuid.UUID
+    identities_moved: tuple[IdentityRef, ...]
+    automatic: bool = Field(description="True when a verified exact identifier merged them, no person")
+    reason: str
+    actor: str
+    sequence: int
+    at: datetime
+
+
+class CustomerUnmerged(Event):
+    """A merge was undone: ``restored_customer_id`` exists again with the identities it brought."""
+
+    event_type = "customer.unmerged"
+    event_version = 1
+
+    customer_id: uuid.UUID
+    restored_customer_id: uuid.UUID
+    merge_id: uuid.UUID
+    identities_restored: tuple[IdentityRef, ...]
+    actor: str
+    sequence: int
+    at: datetime

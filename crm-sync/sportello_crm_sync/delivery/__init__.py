@@ -1,0 +1,1 @@
+"""The durable delivery queue shared by the CRM mirror and outbound webhooks."""
