@@ -59,7 +59,9 @@ async def _cursor(repo: IngestRepository, after: str | None, customer_id: uuid.U
         pass
     else:
         found = await repo.message(message_id)
-        if found is None or found["customer_id"] != customer_id or found["account"] != account:
+        # The visitor's history: theirs, and that of customers merged into theirs.
+        if (found is None or found["account"] != account
+                or found["customer_id"] not in await repo.history_ids(customer_id)):
             raise InvalidRequest("after is not a message of this chat.")
         return found["received_at"], message_id
     try:

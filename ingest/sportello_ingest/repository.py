@@ -7,16 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import CTE, ColumnElement, and_, cast, delete, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sportello_ingest.tables import (
     chat_sessions,
     conversations,
+    customer_audit,
     customers,
     deliveries,
     identities,
+    merge_suggestions,
+    merges,
     messages,
     outbound_queue,
     private_replies,
@@ -49,11 +52,44 @@ class CustomerRow:
     display_name: str
     followers: int | None
     verified: bool
+    # Whether the identity it was found by is verified (a claimed one routes no messages).
+    identity_verified: bool = True
 
 
 _CONVERSATION_COLUMNS = (conversations.c.id, conversations.c.customer_id, conversations.c.account,
                          conversations.c.channel, conversations.c.status, conversations.c.resolved_at,
                          conversations.c.status_sequence)
+_IDENTITY_COLUMNS = (identities.c.platform, identities.c.external_id, identities.c.handle,
+                     identities.c.source, identities.c.verified, identities.c.created_at)
+_UUID = customers.c.id.type
+
+
+def _history(customer_id: uuid.UUID | ColumnElement[Any]) -> CTE:
+    """A customer and every customer merged into them, however deep: one person's history.
+
+    Conversations and messages keep the customer they were made for; a merge makes them part of the
+    survivor's history through ``merged_into`` rather than rewriting them, so an unmerge has nothing to put
+    back. For a customer nobody was merged into, this is the customer alone (two index lookups).
+    """
+    start = customer_id if isinstance(customer_id, ColumnElement) else cast(literal(customer_id, _UUID), _UUID)
+    history = select(start.label("id")).cte("history", recursive=True)
+    merged = customers.alias("merged")
+    return history.union(select(merged.c.id).where(merged.c.merged_into == history.c.id))
+
+
+def _root(customer_id: uuid.UUID) -> ColumnElement[Any]:
+    """The customer ``customer_id`` was merged into, following merges up to one that is not merged."""
+    lineage = (select(customers.c.id, customers.c.merged_into).where(customers.c.id == customer_id)
+               .cte("lineage", recursive=True))
+    parent = customers.alias("parent")
+    lineage = lineage.union(select(parent.c.id, parent.c.merged_into)
+                            .where(parent.c.id == lineage.c.merged_into))
+    return select(lineage.c.id).where(lineage.c.merged_into.is_(None)).scalar_subquery()
+
+
+def _in_history(column: ColumnElement[Any], customer_id: uuid.UUID | ColumnElement[Any]) -> ColumnElement[bool]:
+    history = _history(customer_id)
+    return column.in_(select(history.c.id))
 
 
 class IngestRepository:
@@ -84,9 +120,10 @@ class IngestRepository:
 
     async def last_public_inbound(self, customer_id: uuid.UUID, account: str,
                                   since: datetime) -> StoredMessage | None:
+        """The customer's (their history's) last public message on the account since ``since``."""
         row = (await self.session.execute(
             select(messages.c.id, messages.c.conversation_id, messages.c.customer_id)
-            .where(messages.c.customer_id == customer_id, messages.c.account == account,
+            .where(_in_history(messages.c.customer_id, customer_id), messages.c.account == account,
                    messages.c.direction == "inbound", messages.c.visibility == "public",
                    messages.c.sent_at >= since)
             .order_by(messages.c.sent_at.desc()).limit(1)
@@ -138,14 +175,19 @@ class IngestRepository:
 
     async def outbound_to_recipient_until(self, account: str, platform: str, recipient_id: str,
                                           until: datetime, statuses: tuple[str, ...]) -> list[StoredMessage]:
-        """Outbound messages to a customer (by platform id) sent up to ``until``: watermark receipts."""
+        """Outbound messages to a customer (by platform id) sent up to ``until``: watermark receipts.
+
+        To the identity's owner and the customers merged into them: a reply written before a merge was
+        addressed to the same person."""
+        owner = (select(identities.c.customer_id)
+                 .where(identities.c.platform == platform, identities.c.external_id == recipient_id)
+                 .scalar_subquery())
         rows = await self.session.execute(
             select(messages.c.id, messages.c.conversation_id, messages.c.customer_id)
-            .join(identities, identities.c.customer_id == messages.c.customer_id)
             .where(messages.c.account == account, messages.c.direction == "outbound",
                    messages.c.visibility == "private",  # a DM read receipt says nothing of public replies
                    messages.c.delivery_status.in_(statuses), messages.c.sent_at <= until,
-                   identities.c.platform == platform, identities.c.external_id == recipient_id)
+                   _in_history(messages.c.customer_id, owner))
         )
         return [StoredMessage(*row) for row in rows]
 
@@ -154,7 +196,7 @@ class IngestRepository:
     async def customer_of(self, platform: str, external_id: str) -> CustomerRow | None:
         row = (await self.session.execute(
             select(customers.c.id, customers.c.blocked, customers.c.display_name, customers.c.followers,
-                   customers.c.verified)
+                   customers.c.verified, identities.c.verified)
             .join(identities, identities.c.customer_id == customers.c.id)
             .where(identities.c.platform == platform, identities.c.external_id == external_id)
         )).first()
@@ -174,24 +216,99 @@ class IngestRepository:
         await self.session.execute(update(customers).where(customers.c.id == customer_id).values(**values))
 
     async def add_identity(self, platform: str, external_id: str, customer_id: uuid.UUID,
-                           handle: str | None, source: str) -> uuid.UUID:
+                           handle: str | None, source: str, *, verified: bool = True) -> uuid.UUID:
         """Link an identity to a customer; returns the customer that owns it (an earlier link wins)."""
-        await self.session.execute(
-            insert(identities).values(platform=platform, external_id=external_id, customer_id=customer_id,
-                                      handle=handle, source=source)
-            .on_conflict_do_nothing(index_elements=["platform", "external_id"]))
+        await self.insert_identity(platform, external_id, customer_id, handle, source, verified=verified)
         owner = (await self.session.execute(
             select(identities.c.customer_id)
             .where(identities.c.platform == platform, identities.c.external_id == external_id)
         )).scalar_one()
         return owner  # type: ignore[no-any-return]
 
+    async def insert_identity(self, platform: str, external_id: str, customer_id: uuid.UUID,
+                              handle: str | None, source: str, *, verified: bool) -> bool:
+        """False when the identity already exists (whoever owns it)."""
+        inserted = (await self.session.execute(
+            insert(identities).values(platform=platform, external_id=external_id, customer_id=customer_id,
+                                      handle=handle, source=source, verified=verified)
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            .returning(identities.c.customer_id)
+        )).scalar_one_or_none()
+        return inserted is not None
+
+    async def identity(self, platform: str, external_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        query = (select(identities.c.customer_id, *_IDENTITY_COLUMNS)
+                 .where(identities.c.platform == platform, identities.c.external_id == external_id))
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return dict(row._mapping) if row else None
+
     async def identity_of(self, customer_id: uuid.UUID, platform: str) -> str | None:
+        """The customer's id on a platform, to answer them there; for a customer merged into another, the
+        survivor's (their identities moved there). Verified ones first, then the newest."""
         return (await self.session.execute(  # type: ignore[no-any-return]
             select(identities.c.external_id)
-            .where(identities.c.customer_id == customer_id, identities.c.platform == platform)
-            .order_by(identities.c.created_at.desc()).limit(1)
+            .where(identities.c.customer_id == _root(customer_id), identities.c.platform == platform)
+            .order_by(identities.c.verified.desc(), identities.c.created_at.desc()).limit(1)
         )).scalar_one_or_none()
+
+    async def take_identity(self, platform: str, external_id: str, from_customer: uuid.UUID,
+                            to_customer: uuid.UUID, handle: str | None, source: str) -> bool:
+        """Move an identity ``from_customer`` only claimed to the customer it is proven to be, as verified."""
+        moved = (await self.session.execute(
+            update(identities)
+            .where(identities.c.platform == platform, identities.c.external_id == external_id,
+                   identities.c.customer_id == from_customer, identities.c.verified.is_(False))
+            .values(customer_id=to_customer, verified=True, source=source,
+                    handle=func.coalesce(handle, identities.c.handle))
+            .returning(identities.c.platform)
+        )).scalar_one_or_none()
+        return moved is not None
+
+    async def verify_identity(self, platform: str, external_id: str, customer_id: uuid.UUID) -> bool:
+        updated = (await self.session.execute(
+            update(identities)
+            .where(identities.c.platform == platform, identities.c.external_id == external_id,
+                   identities.c.customer_id == customer_id, identities.c.verified.is_(False))
+            .values(verified=True).returning(identities.c.platform)
+        )).scalar_one_or_none()
+        return updated is not None
+
+    async def move_identities(self, from_customer: uuid.UUID, to_customer: uuid.UUID,
+                              keys: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+        """Move all of a customer's identities (or only ``keys`` among them); returns those moved."""
+        query = update(identities).where(identities.c.customer_id == from_customer)
+        if keys is not None:
+            if not keys:
+                return []
+            query = query.where(tuple_(identities.c.platform, identities.c.external_id).in_(keys))
+        rows = await self.session.execute(
+            query.values(customer_id=to_customer)
+            .returning(identities.c.platform, identities.c.external_id, identities.c.handle,
+                       identities.c.verified))
+        return sorted((dict(row._mapping) for row in rows), key=lambda i: (i["platform"], i["external_id"]))
+
+    async def same_handle_elsewhere(self, handle: str, platform: str, customer_id: uuid.UUID,
+                                    limit: int) -> list[dict[str, Any]]:
+        """Identities on other platforms whose handle is ``handle`` (lowercased, without leading @)."""
+        rows = await self.session.execute(
+            select(identities.c.customer_id, identities.c.platform, identities.c.external_id,
+                   identities.c.handle)
+            .where(func.lower(func.ltrim(identities.c.handle, "@")) == handle, identities.c.handle.is_not(None),
+                   identities.c.platform != platform, identities.c.customer_id != customer_id)
+            .order_by(identities.c.created_at).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+    async def claimed_address(self, address: str, customer_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
+        """Identities another customer only claimed whose id is the address ``address`` (lowercased)."""
+        rows = await self.session.execute(
+            select(identities.c.customer_id, identities.c.platform, identities.c.external_id,
+                   identities.c.handle)
+            .where(func.lower(identities.c.external_id) == address, identities.c.verified.is_(False),
+                   identities.c.customer_id != customer_id)
+            .order_by(identities.c.created_at).limit(limit))
+        return [dict(row._mapping) for row in rows]
 
     async def customer(self, customer_id: uuid.UUID) -> dict[str, Any] | None:
         row = (await self.session.execute(select(customers).where(customers.c.id == customer_id))).first()
@@ -199,9 +316,131 @@ class IngestRepository:
 
     async def identities_of(self, customer_id: uuid.UUID) -> list[dict[str, Any]]:
         rows = await self.session.execute(
-            select(identities.c.platform, identities.c.external_id, identities.c.handle,
-                   identities.c.source, identities.c.created_at)
-            .where(identities.c.customer_id == customer_id).order_by(identities.c.created_at))
+            select(*_IDENTITY_COLUMNS)
+            .where(identities.c.customer_id == customer_id)
+            .order_by(identities.c.created_at, identities.c.platform, identities.c.external_id))
+        return [dict(row._mapping) for row in rows]
+
+    async def lock_customers(self, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        """``SELECT ... FOR UPDATE`` in id order (so two merges of the same pair never deadlock)."""
+        rows = await self.session.execute(
+            select(customers).where(customers.c.id.in_(customer_ids))
+            .order_by(customers.c.id).with_for_update())
+        return {row.id: dict(row._mapping) for row in rows}
+
+    async def set_merged_into(self, customer_id: uuid.UUID, survivor_id: uuid.UUID | None) -> None:
+        await self.session.execute(
+            update(customers).where(customers.c.id == customer_id).values(merged_into=survivor_id))
+
+    async def next_sequence(self, customer_id: uuid.UUID) -> int:
+        """The sequence number of the customer's next event."""
+        return (await self.session.execute(  # type: ignore[no-any-return]
+            update(customers).where(customers.c.id == customer_id)
+            .values(sequence=customers.c.sequence + 1).returning(customers.c.sequence)
+        )).scalar_one()
+
+    async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID | None:
+        """The customer not merged into anyone that ``customer_id`` was merged into (itself if none)."""
+        return (await self.session.execute(select(_root(customer_id)))).scalar_one_or_none()
+
+    async def history_ids(self, customer_id: uuid.UUID) -> list[uuid.UUID]:
+        history = _history(customer_id)
+        return list((await self.session.execute(select(history.c.id))).scalars())
+
+    async def conversations_of(self, customer_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
+        """The conversations of a customer's history (theirs and those of customers merged into them)."""
+        rows = await self.session.execute(
+            select(conversations.c.id, conversations.c.customer_id, conversations.c.account,
+                   conversations.c.channel, conversations.c.status, conversations.c.opened_at,
+                   conversations.c.last_message_at, conversations.c.resolved_at)
+            .where(_in_history(conversations.c.customer_id, customer_id))
+            .order_by(conversations.c.last_message_at.desc(), conversations.c.id).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+    # -- merges, suggestions, audit -------------------------------------------------------------
+
+    async def insert_merge(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(merges).values(**values))
+
+    async def merge(self, merge_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
+        query = select(merges).where(merges.c.id == merge_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return dict(row._mapping) if row else None
+
+    async def active_merge_of(self, merged_id: uuid.UUID) -> dict[str, Any] | None:
+        """The merge (not undone) that folded ``merged_id`` into its survivor."""
+        row = (await self.session.execute(
+            select(merges).where(merges.c.merged_id == merged_id, merges.c.undone_at.is_(None))
+            .order_by(merges.c.at.desc()).limit(1))).first()
+        return dict(row._mapping) if row else None
+
+    async def merges_of(self, customer_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
+        rows = await self.session.execute(
+            select(merges).where(or_(merges.c.survivor_id == customer_id, merges.c.merged_id == customer_id))
+            .order_by(merges.c.at.desc(), merges.c.id).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+    async def mark_undone(self, merge_id: uuid.UUID, actor: str, at: datetime) -> None:
+        await self.session.execute(
+            update(merges).where(merges.c.id == merge_id).values(undone_at=at, undone_by=actor))
+
+    async def insert_suggestion(self, values: dict[str, Any]) -> bool:
+        """False when the pair already has a pending suggestion."""
+        inserted = (await self.session.execute(
+            insert(merge_suggestions).values(**values)
+            .on_conflict_do_nothing().returning(merge_suggestions.c.id)
+        )).scalar_one_or_none()
+        return inserted is not None
+
+    async def suggestion(self, suggestion_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
+        query = select(merge_suggestions).where(merge_suggestions.c.id == suggestion_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return dict(row._mapping) if row else None
+
+    async def suggestions_between(self, one: uuid.UUID, other: uuid.UUID,
+                                  statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Suggestions about the unordered pair, oldest first."""
+        rows = await self.session.execute(
+            select(merge_suggestions)
+            .where(or_(and_(merge_suggestions.c.customer_id == one, merge_suggestions.c.other_customer_id == other),
+                       and_(merge_suggestions.c.customer_id == other, merge_suggestions.c.other_customer_id == one)),
+                   merge_suggestions.c.status.in_(statuses))
+            .order_by(merge_suggestions.c.created_at))
+        return [dict(row._mapping) for row in rows]
+
+    async def suggestions_of(self, customer_id: uuid.UUID, statuses: tuple[str, ...],
+                             limit: int) -> list[dict[str, Any]]:
+        """Suggestions about a customer's history (them, and the customers merged into them)."""
+        history = _history(customer_id)
+        ids = select(history.c.id)
+        rows = await self.session.execute(
+            select(merge_suggestions)
+            .where(or_(merge_suggestions.c.customer_id.in_(ids), merge_suggestions.c.other_customer_id.in_(ids)),
+                   merge_suggestions.c.status.in_(statuses))
+            .order_by(merge_suggestions.c.created_at.desc(), merge_suggestions.c.id).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+    async def decide_suggestion(self, suggestion_id: uuid.UUID, status: str, actor: str, at: datetime,
+                                merge_id: uuid.UUID | None = None) -> None:
+        await self.session.execute(
+            update(merge_suggestions).where(merge_suggestions.c.id == suggestion_id)
+            .values(status=status, decided_by=actor, decided_at=at, merge_id=merge_id))
+
+    async def audit(self, customer_id: uuid.UUID, action: str, actor: str, detail: dict[str, Any],
+                    at: datetime) -> None:
+        await self.session.execute(insert(customer_audit).values(
+            customer_id=customer_id, action=action, actor=actor, detail=detail, at=at))
+
+    async def audit_of(self, customer_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
+        """The customer's audit trail, newest first (rows of one transaction share a time: the later
+        written comes first)."""
+        rows = await self.session.execute(
+            select(customer_audit).where(customer_audit.c.customer_id == customer_id)
+            .order_by(customer_audit.c.at.desc(), customer_audit.c.id.desc()).limit(limit))
         return [dict(row._mapping) for row in rows]
 
     async def set_blocked(self, customer_id: uuid.UUID, blocked: bool, reason: str | None) -> bool:
@@ -229,17 +468,20 @@ class IngestRepository:
         return ConversationRow(*row) if row else None
 
     async def open_conversation(self, customer_id: uuid.UUID, account: str) -> ConversationRow | None:
+        """The customer's open conversation on the account: in their history (a customer merged into them
+        may have brought one; at most one per customer, so after a merge there can be two: the latest)."""
         row = (await self.session.execute(
-            select(*_CONVERSATION_COLUMNS).where(conversations.c.customer_id == customer_id,
+            select(*_CONVERSATION_COLUMNS).where(_in_history(conversations.c.customer_id, customer_id),
                                                  conversations.c.account == account,
                                                  conversations.c.status == "open")
+            .order_by(conversations.c.last_message_at.desc()).limit(1)
         )).first()
         return ConversationRow(*row) if row else None
 
     async def latest_resolved(self, customer_id: uuid.UUID, account: str) -> ConversationRow | None:
         row = (await self.session.execute(
             select(*_CONVERSATION_COLUMNS)
-            .where(conversations.c.customer_id == customer_id, conversations.c.account == account,
+            .where(_in_history(conversations.c.customer_id, customer_id), conversations.c.account == account,
                    conversations.c.status == "resolved")
             .order_by(conversations.c.resolved_at.desc()).limit(1)
         )).first()
@@ -371,7 +613,7 @@ class IngestRepository:
                             limit: int) -> list[dict[str, Any]]:
         query = (select(messages.c.id, messages.c.external_id, messages.c.direction, messages.c.text,
                         messages.c.sent_at, messages.c.received_at, messages.c.delivery_status)
-                 .where(messages.c.customer_id == customer_id, messages.c.account == account,
+                 .where(_in_history(messages.c.customer_id, customer_id), messages.c.account == account,
                         messages.c.delivery_status != "pending")
                  .order_by(messages.c.received_at, messages.c.id).limit(limit))
         if after is not None:
@@ -389,7 +631,7 @@ class IngestRepository:
         query = (select(messages.c.id, messages.c.conversation_id, messages.c.customer_id,
                         messages.c.external_id, messages.c.direction, messages.c.text, messages.c.sent_at,
                         messages.c.received_at, messages.c.delivery_status)
-                 .where(messages.c.customer_id == customer_id, messages.c.account == account,
+                 .where(_in_history(messages.c.customer_id, customer_id), messages.c.account == account,
                         messages.c.delivery_status.not_in(("pending", "failed")))
                  .order_by(messages.c.received_at, messages.c.id).limit(limit))
         if after is not None:
@@ -405,7 +647,7 @@ class IngestRepository:
         """Replies the widget has been shown (sent or delivered) up to ``until``: what a read receipt covers."""
         rows = await self.session.execute(
             select(messages.c.id, messages.c.conversation_id, messages.c.customer_id, messages.c.external_id)
-            .where(messages.c.customer_id == customer_id, messages.c.account == account,
+            .where(_in_history(messages.c.customer_id, customer_id), messages.c.account == account,
                    messages.c.direction == "outbound", messages.c.delivery_status.in_(("sent", "delivered")),
                    messages.c.sent_at <= until))
         return [dict(row._mapping) for row in rows]

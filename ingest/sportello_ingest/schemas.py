@@ -108,8 +108,14 @@ class IdentityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     platform: ChannelName = Field(examples=["email"])
-    external_id: ExternalId = Field(examples=["ann@example.com"])
+    external_id: ExternalId = Field(examples=["ann@example.com"], description="An e-mail address is lowercased.")
     handle: Name | None = None
+    verified: bool | None = Field(
+        default=None,
+        description="true: proven to be this customer's (e.g. confirmed by the CRM); if another customer has it "
+                    "verified too, that customer is merged into this one automatically. false: only claimed "
+                    "(e.g. typed into a form); if another customer has it, a merge suggestion is made instead "
+                    "(202). Omitted: linked as verified when nobody has it, 409 when somebody else does.")
 
 
 class IdentityOut(BaseModel):
@@ -117,6 +123,7 @@ class IdentityOut(BaseModel):
     external_id: str
     handle: str | None
     source: str
+    verified: bool = Field(description="Proven to be theirs; a claimed identity merges nobody automatically.")
     created_at: datetime
 
 
@@ -127,7 +134,76 @@ class CustomerOut(BaseModel):
     verified: bool
     blocked: bool
     blocked_reason: str | None
+    merged_into: uuid.UUID | None = Field(
+        default=None, description="Set when this customer was merged into another: follow it to the survivor.")
     identities: list[IdentityOut]
+
+
+class IdentityKey(BaseModel):
+    platform: str
+    external_id: str
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    other_customer_id: uuid.UUID = Field(description="The customer merged into this one (it stops existing on "
+                                                     "its own; an unmerge brings it back).")
+    reason: Name
+
+
+class MergeOut(BaseModel):
+    id: uuid.UUID
+    survivor_id: uuid.UUID
+    merged_id: uuid.UUID
+    automatic: bool
+    reason: str
+    actor: str
+    identities_moved: list[IdentityKey]
+    at: datetime
+    undone_at: datetime | None
+    undone_by: str | None
+
+
+class SuggestionOut(BaseModel):
+    id: uuid.UUID
+    customer_id: uuid.UUID = Field(description="Accepting merges other_customer_id into this customer.")
+    other_customer_id: uuid.UUID
+    evidence: dict[str, Any] = Field(description="What matched, and why it is too weak to merge on its own.")
+    status: Literal["pending", "accepted", "rejected"]
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    merge_id: uuid.UUID | None
+
+
+class LinkOut(CustomerOut):
+    outcome: Literal["linked", "already_linked", "merged", "claimed"] = Field(
+        description="linked: the identity was free; merged: another customer had it verified and was merged "
+                    "into this one (see merge); claimed: another customer had only claimed it: it moved here and "
+                    "a merge suggestion was made (see suggestion).")
+    merge: MergeOut | None = None
+    suggestion: SuggestionOut | None = None
+
+
+class AuditOut(BaseModel):
+    id: int
+    customer_id: uuid.UUID
+    action: str
+    actor: str
+    detail: dict[str, Any]
+    at: datetime
+
+
+class CustomerConversationOut(BaseModel):
+    id: uuid.UUID
+    customer_id: uuid.UUID = Field(description="The customer it was opened for: this one, or one merged into it.")
+    account: str
+    channel: str
+    status: str
+    opened_at: datetime
+    last_message_at: datetime
+    resolved_at: datetime | None
 
 
 class BlockIn(BaseModel):

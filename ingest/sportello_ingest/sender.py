@@ -25,7 +25,7 @@ import structlog
 
 from sportello.errors import PermanentError, TransientError
 from sportello.runtime import Context
-from sportello_ingest import replies, service
+from sportello_ingest import identity_graph, replies, service
 from sportello_ingest.channels.base import RateLimited, SendResult
 from sportello_ingest.channels.registry import Channels
 from sportello_ingest.repository import IngestRepository, StoredMessage
@@ -121,8 +121,8 @@ class Sender:
                                            only_from=("pending",), at=datetime.now(UTC))
             if learnt_platform and result.recipient_id:
                 # The platform named the customer's private id: their next DM continues this case.
-                await repo.add_identity(learnt_platform, result.recipient_id, message.customer_id,
-                                        None, "private_reply")
+                await identity_graph.learnt(tx, message.customer_id, learnt_platform, result.recipient_id,
+                                            "private_reply", datetime.now(UTC))
         log.info("sender.sent", message_id=str(message.id), channel=channel, status=result.status)
 
     async def _fail(self, message: StoredMessage, channel: str, reason: str) -> None:

@@ -17,7 +17,7 @@ from sportello.contracts import (
     MessageReceived,
 )
 from sportello.db import Tx
-from sportello_ingest import threads
+from sportello_ingest import identity_graph, threads
 from sportello_ingest.channels.base import Author as PlatformAuthor
 from sportello_ingest.channels.base import InboundMessage, StatusUpdate
 from sportello_ingest.repository import CustomerRow, IngestRepository, StoredMessage
@@ -54,7 +54,7 @@ async def accept_message(tx: Tx, rules: threads.ThreadingRules, message: Inbound
     if message.direction == "outbound":
         return await _accept_brand_message(tx, repo, message, now)
 
-    customer = await _customer(repo, message)
+    customer = await _customer(tx, repo, message, now)
     if customer.blocked:
         return Accepted("blocked", customer_id=customer.id)
     thread = await threads.choose(repo, rules, message, customer.id, now)
@@ -101,20 +101,35 @@ async def advance_delivery(tx: Tx, message: StoredMessage, channel: str, externa
     return True
 
 
-async def _customer(repo: IngestRepository, message: InboundMessage) -> CustomerRow:
+async def _customer(tx: Tx, repo: IngestRepository, message: InboundMessage, now: datetime) -> CustomerRow:
+    """The author's customer (after a merge, the survivor: the identity moved there), created on first sight.
+
+    An identity another customer only claimed (linked unverified) routes nothing: the author proves it is
+    theirs, so it becomes a new customer's, verified, and the claimant gets a merge suggestion.
+    """
     author = message.author
     found = await repo.customer_of(message.channel, author.id)
-    if found is not None:
+    if found is not None and found.identity_verified:
         # A platform that names nobody (Messenger, Instagram DMs) gives the id as the name: keep the name
         # we learnt elsewhere (their comment) rather than overwrite it with a number. Written only when
         # something changed: most messages come from a known profile, and this is the intake's hot path.
         if author.display_name != author.id and _profile_changed(found, author):
             await repo.update_profile(found.id, author.display_name, author.followers, author.verified)
+            if found.display_name != author.display_name:
+                await identity_graph.publish_updated(tx, repo, found.id, "profile", now)
         return found
     created = await repo.create_customer(author.display_name, author.followers, author.verified)
-    owner = await repo.add_identity(message.channel, author.id, created, author.handle, "message")
-    if owner != created:
-        raise threads.ConcurrentThreading()
+    if found is not None:
+        if not await repo.take_identity(message.channel, author.id, found.id, created, author.handle, "message"):
+            raise threads.ConcurrentThreading()
+        # The claimant survives if a person accepts: it has the longer history.
+        await identity_graph.claim_proven(tx, repo, found.id, created, message.channel, author.id,
+                                          identity_graph.INGEST, now, claimant_survives=True)
+    else:
+        owner = await repo.add_identity(message.channel, author.id, created, author.handle, "message")
+        if owner != created:
+            raise threads.ConcurrentThreading()
+    await identity_graph.customer_created(tx, repo, created, message.channel, author.id, author.handle, now)
     return CustomerRow(created, False, author.display_name, author.followers, author.verified)
 
 

@@ -5,14 +5,24 @@ linking an identity to a customer gives them one history across channels. A *con
 customer and one brand *account* (``x:<user id>``, ``facebook:<page id>``, ``email:<address>``...), and at
 most one is open per (customer, account). Every webhook request is archived in *deliveries* before it is
 parsed, so nothing accepted is lost even when parsing fails; ``replay`` re-ingests from there.
+
+The *identity graph* (``identity_graph``): an identity is *verified* when it is proven to be the customer's (seen as
+a platform message's author, learnt from a platform's answer, linked as verified) and merely claimed otherwise. A
+*merge* folds one customer into another (``merged_into``): its identities move to the survivor, its conversations
+stay its own but belong to the survivor's history, and the ``merges`` row lets it be undone exactly. Weak matches
+(a claimed identifier, the same handle elsewhere) become *merge suggestions* for a person to decide; every change
+is written to ``customer_audit``.
 """
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -42,6 +52,13 @@ customers = Table(
     Column("blocked", Boolean, nullable=False, server_default=text("false")),
     Column("blocked_reason", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Set when this customer was merged into another (the survivor): clients follow it.
+    Column("merged_into", Uuid, ForeignKey("ingest.customers.id", name="customers_merged_into_fkey"),
+           nullable=True),
+    # Orders the events about this customer (CustomerUpdated, and CustomerMerged/Unmerged of a survivor).
+    Column("sequence", Integer, nullable=False, server_default=text("0")),
+    CheckConstraint("merged_into IS NULL OR merged_into <> id", name="customers_not_merged_into_self"),
+    Index("customers_by_survivor", "merged_into", postgresql_where=text("merged_into IS NOT NULL")),
 )
 
 identities = Table(
@@ -53,7 +70,73 @@ identities = Table(
     Column("handle", Text, nullable=True),
     # message: seen as an author; private_reply: learnt from a platform's answer; api: linked by hand.
     Column("source", Text, nullable=False),
+    # Proven to be theirs (a message's author, a platform's answer, linked as verified); false when only
+    # claimed. Only verified identifiers merge customers automatically, and only they route messages.
+    Column("verified", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+# Weak matching when a customer is created: the same handle elsewhere, an address someone only claimed.
+Index("identities_by_handle", func.lower(func.ltrim(identities.c.handle, "@")),
+      postgresql_where=text("handle IS NOT NULL"))
+Index("identities_claimed_by_address", func.lower(identities.c.external_id),
+      postgresql_where=text("NOT verified"))
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("survivor_id", Uuid, ForeignKey("ingest.customers.id"), nullable=False, index=True),
+    Column("merged_id", Uuid, ForeignKey("ingest.customers.id"), nullable=False, index=True),
+    Column("automatic", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    # [{"platform", "external_id"}]: exactly what moved, so an unmerge gives back those and no others.
+    Column("identities_moved", _JSON, nullable=False, server_default=text("'[]'")),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("undone_at", DateTime(timezone=True), nullable=True),
+    Column("undone_by", Text, nullable=True),
+    CheckConstraint("survivor_id <> merged_id", name="merges_not_into_self"),
+)
+
+merge_suggestions = Table(
+    "merge_suggestions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    # Accepting merges other_customer_id into customer_id.
+    Column("customer_id", Uuid, ForeignKey("ingest.customers.id"), nullable=False, index=True),
+    Column("other_customer_id", Uuid, ForeignKey("ingest.customers.id"), nullable=False, index=True),
+    # Which identifier or handle matched, and why that is not enough to merge on its own.
+    Column("evidence", _JSON, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_by", Text, nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("merge_id", Uuid, ForeignKey("ingest.merges.id"), nullable=True),
+    CheckConstraint("status IN ('pending', 'accepted', 'rejected')", name="merge_suggestions_status"),
+    CheckConstraint("customer_id <> other_customer_id", name="merge_suggestions_two_customers"),
+)
+# At most one pending suggestion per unordered pair of customers.
+Index("merge_suggestions_one_pending_per_pair",
+      func.least(merge_suggestions.c.customer_id, merge_suggestions.c.other_customer_id),
+      func.greatest(merge_suggestions.c.customer_id, merge_suggestions.c.other_customer_id),
+      unique=True, postgresql_where=text("status = 'pending'"))
+
+AUDIT_ACTIONS = ("linked", "unlinked", "merged", "merged_into", "unmerged", "suggestion_created",
+                 "suggestion_accepted", "suggestion_rejected", "auto_merge_refused")
+
+customer_audit = Table(
+    "customer_audit",
+    metadata,
+    # Increasing: orders the rows of one transaction, which share a time.
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("customer_id", Uuid, ForeignKey("ingest.customers.id"), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("detail", _JSON, nullable=False, server_default=text("'{}'")),
+    Column("at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("action IN (" + ", ".join(f"'{a}'" for a in AUDIT_ACTIONS) + ")",
+                    name="customer_audit_action"),
+    Index("customer_audit_by_customer", "customer_id", "at"),
 )
 
 conversations = Table(

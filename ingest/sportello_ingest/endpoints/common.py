@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, status
 
+from sportello.http.auth import Principal
 from sportello.http.problems import NotFound
 from sportello.runtime import Context, context_of
 from sportello_ingest.channels.base import ChannelAdapter
@@ -18,6 +19,11 @@ CHANNELS = "channels"
 # The HTTP answer to each intake outcome of a pushed message (API channel, chat widget).
 OUTCOME_STATUS = {"accepted": status.HTTP_201_CREATED, "duplicate": status.HTTP_200_OK,
                   "blocked": status.HTTP_202_ACCEPTED, "ignored": status.HTTP_202_ACCEPTED}
+
+
+def actor_of(principal: Principal) -> str:
+    """Who did it, for the audit trail: bearer tokens name a role, told apart by their last characters."""
+    return f"{principal.role}:token-{principal.token_hint}"
 
 
 def channels_of(ctx: Context) -> Channels:
