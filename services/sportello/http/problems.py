@@ -7,6 +7,7 @@ every invalid field; anything unexpected is a 500 problem that leaks no internal
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -55,16 +56,19 @@ class InvalidRequest(Problem):
 
 
 def problem_response(
-    request: Request, *, status: int, title: str, slug: str, detail: str, **extensions: Any
+    request: Request, *, status: int, title: str, slug: str, detail: str,
+    extensions: Mapping[str, Any] | None = None, **more: Any,
 ) -> JSONResponse:
+    # Extensions first: one named like a standard member (status, detail...) can never replace it.
     body = {
+        **(extensions or {}),
+        **more,
         "type": _TYPE_BASE + slug,
         "title": title,
         "status": status,
         "detail": detail,
         "instance": request.url.path,
         "correlation_id": current_correlation_id(),
-        **extensions,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -74,7 +78,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
         return problem_response(request, status=exc.status, title=exc.title, slug=exc.slug,
-                                detail=exc.detail, **exc.extensions)
+                                detail=exc.detail, extensions=exc.extensions)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

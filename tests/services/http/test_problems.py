@@ -1,0 +1,40 @@
+"""Problem documents (RFC 9457): extensions travel, standard members are never overwritten."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from sportello.http.problems import Conflict, install_problem_handlers
+
+
+def app_raising(problem: Exception) -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise problem
+
+    return app
+
+
+async def get(app: FastAPI) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        return await c.get("/boom")
+
+
+async def test_extensions_are_members_of_the_problem() -> None:
+    response = await get(app_raising(Conflict("Already merged.", merge_id="m-1")))
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["merge_id"] == "m-1"
+
+
+async def test_an_extension_named_like_a_standard_member_cannot_replace_it() -> None:
+    response = await get(app_raising(Conflict("Decided already.", status="accepted",
+                                              title="ignored", type="x")))
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["status"], body["title"], body["detail"]) == (409, "Conflict", "Decided already.")
+    assert body["type"].endswith("conflict")
