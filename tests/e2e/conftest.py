@@ -63,6 +63,11 @@ def stack(kafka_bootstrap: str, postgres: EmbeddedPostgres,
         SPORTELLO_OUTBOX_POLL_SECONDS="0.2",
         SPORTELLO_CONSUMER_RETRY_BACKOFF_SECONDS="0.05",
         SPORTELLO_SHUTDOWN_GRACE_SECONDS="10",
+        # Webhook subscribers are local fakes here, and outages should take seconds, not hours.
+        SPORTELLO_WEBHOOK_ALLOW_INSECURE_URLS="true",
+        SPORTELLO_DELIVERY_POLL_SECONDS="0.1",
+        SPORTELLO_WEBHOOK_RETRY_BASE_SECONDS="0.2",
+        SPORTELLO_WEBHOOK_RETRY_CAP_SECONDS="1",
         PYTHONPATH=str(ROOT),
     )
     migrate_all(env)

@@ -53,6 +53,13 @@ class FakeCrm(FakeServer):
             return []
         return [i for i in self.interactions.values() if i["contact_id"] == contact["id"]]
 
+    def history_of(self, external_ref: str) -> list[dict[str, Any]]:
+        """The contact's interactions in order, each with the ``key`` it was created under and its ``body``
+        (the same inspection as the vendor fakes offer)."""
+        key_of = {interaction_id: key for key, interaction_id in self._by_key.items()}
+        return [{**i, "key": key_of.get(i["id"]), "body": i.get("text") or i.get("summary")}
+                for i in self.interactions_of(external_ref)]
+
     def forget_contact(self, contact_id: str) -> None:
         """As if the contact were deleted in the CRM (interactions stay, like an archive)."""
         self.contacts.pop(contact_id, None)
