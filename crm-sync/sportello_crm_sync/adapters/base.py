@@ -46,6 +46,17 @@ class Customer:
                      if i.channel in ("phone", "whatsapp", "sms")), None)
 
 
+def split_name(display_name: str) -> tuple[str | None, str | None]:
+    """``"Ada King Lovelace"`` → ``("Ada King", "Lovelace")``; a single word is the last name
+    (CRMs require a last name, not a first one)."""
+    words = display_name.split()
+    if not words:
+        return None, None
+    if len(words) == 1:
+        return None, words[0]
+    return " ".join(words[:-1]), words[-1]
+
+
 HistoryKind = Literal["message", "assignment", "status"]
 
 

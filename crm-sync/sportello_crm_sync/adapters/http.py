@@ -24,6 +24,19 @@ class NotFoundAnswer(PermanentError):
     """The CRM answered 404."""
 
 
+async def refusal_body(response: httpx.Response) -> tuple[bool, Any]:
+    """For a vendor's response hook: (True, decoded JSON or None) when ``response`` is a refusal
+    worth reading (a 4xx other than 404 and 429, which CrmHttp classifies by status alone)."""
+    status = response.status_code
+    if not 400 <= status < 500 or status in (404, 429):
+        return False, None
+    await response.aread()
+    try:
+        return True, response.json()
+    except ValueError:
+        return True, None
+
+
 class CrmHttp:
     def __init__(self, base_url: str, *, timeout_seconds: float, headers: dict[str, str] | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:

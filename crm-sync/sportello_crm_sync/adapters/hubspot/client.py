@@ -16,7 +16,7 @@ import httpx
 from pydantic import SecretStr
 
 from sportello.errors import PermanentError
-from sportello_crm_sync.adapters.http import BODY_EXCERPT, CrmHttp
+from sportello_crm_sync.adapters.http import BODY_EXCERPT, CrmHttp, refusal_body
 
 ObjectType = Literal["contacts", "notes"]
 
@@ -60,14 +60,10 @@ class HubSpotClient:
 
 async def _raise_rejection(response: httpx.Response) -> None:
     """Response hook: turn HubSpot's refusals into :class:`HubSpotError` before ``CrmHttp`` maps them."""
-    status = response.status_code
-    if not 400 <= status < 500 or status in (404, 429):
+    refused, payload = await refusal_body(response)
+    if not refused:
         return  # success, or classified by CrmHttp (transient, not found)
-    await response.aread()
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
+    status = response.status_code
     fields = payload if isinstance(payload, dict) else {}
     category, message, context = fields.get("category"), fields.get("message"), fields.get("context")
     request = response.request

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sportello.errors import PermanentError
-from sportello_crm_sync.adapters.base import Customer, HistoryEntry
+from sportello_crm_sync.adapters.base import Customer, HistoryEntry, split_name
 
 # Custom properties the portal must define (Settings → Properties). The contact one is a unique-value
 # property, so HubSpot itself refuses a second contact for one Sportello customer (409).
@@ -20,16 +20,6 @@ NOTE_TO_CONTACT = 202  # HUBSPOT_DEFINED association type "note to contact"
 NOTE_BODY_LIMIT = 65_536  # hs_note_body is limited to 65,536 characters
 SUMMARY_LIMIT = 1_000  # one readable line; the rest of the room is for the message
 _TRUNCATED = "…"
-
-
-def split_name(display_name: str) -> tuple[str | None, str | None]:
-    """``"Ada King Lovelace"`` → ``("Ada King", "Lovelace")``; a single word is the last name."""
-    words = display_name.split()
-    if not words:
-        return None, None
-    if len(words) == 1:
-        return None, words[0]
-    return " ".join(words[:-1]), words[-1]
 
 
 def contact_properties(customer: Customer) -> dict[str, str]:

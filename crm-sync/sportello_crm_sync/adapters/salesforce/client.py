@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from sportello.errors import PermanentError
 from sportello.http.retry_after import retry_after_of
 from sportello_crm_sync.adapters.base import CrmUnavailable
-from sportello_crm_sync.adapters.http import BODY_EXCERPT, CrmHttp
+from sportello_crm_sync.adapters.http import BODY_EXCERPT, CrmHttp, refusal_body
 
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - an endpoint path, not a credential
 
@@ -144,14 +144,10 @@ def _decoded(response: httpx.Response) -> Any:
 
 async def _raise_refusal(response: httpx.Response) -> None:
     """Response hook: decode Salesforce's refusals before ``CrmHttp`` maps the status alone."""
-    status = response.status_code
-    if not 400 <= status < 500 or status in (404, 429):
+    refused, payload = await refusal_body(response)
+    if not refused:
         return  # success, or classified by CrmHttp (transient, not found)
-    await response.aread()
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
+    status = response.status_code
     errors = [e for e in payload if isinstance(e, dict)] if isinstance(payload, list) else []
     request = response.request
     # The path and Salesforce's own words only; the query string (a SOQL statement) stays out.

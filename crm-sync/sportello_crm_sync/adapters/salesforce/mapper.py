@@ -6,7 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from sportello.errors import PermanentError
-from sportello_crm_sync.adapters.base import Customer, HistoryEntry
+from sportello_crm_sync.adapters.base import Customer, HistoryEntry, split_name
 
 # External ID fields the org must define (Setup → Object Manager; "Unique" and "External ID" checked).
 CONTACT_EXTERNAL_ID = "Sportello_Customer_Id__c"
@@ -25,16 +25,6 @@ _TRUNCATED = "…"
 # What a refusal of the Case upsert says when its ContactId no longer names a contact: deleted (in
 # the Recycle Bin), never existed / purged, or not a Contact id at all.
 _MISSING_CONTACT_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
-
-
-def split_name(display_name: str) -> tuple[str | None, str | None]:
-    """``"Ada King Lovelace"`` → ``("Ada King", "Lovelace")``; a single word is the last name."""
-    words = display_name.split()
-    if not words:
-        return None, None
-    if len(words) == 1:
-        return None, words[0]
-    return " ".join(words[:-1]), words[-1]
 
 
 def contact_fields(customer: Customer) -> dict[str, str]:
