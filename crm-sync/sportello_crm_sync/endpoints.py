@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from sportello.http.auth import Principal, require
-from sportello.http.problems import NotFound, Unauthorized
+from sportello.http.problems import InvalidRequest, NotFound, Unauthorized
 from sportello.http.signatures import verify
 from sportello.runtime import Context, context_of
 from sportello_crm_sync import contacts
@@ -98,6 +98,9 @@ async def get_subscription(subscription_id: uuid.UUID, ctx: CrmContext, _: Admin
 async def change_subscription(subscription_id: uuid.UUID, body: SubscriptionChange,
                               ctx: CrmContext, _: Admin) -> SubscriptionOut:
     values = body.model_dump(exclude_unset=True)
+    cleared = sorted(k for k in ("url", "event_types", "status") if k in values and values[k] is None)
+    if cleared:
+        raise InvalidRequest(f"{', '.join(cleared)} cannot be null; leave it out to keep it.")
     if "url" in values:
         values["url"] = str(body.url)
     async with ctx.db.transaction() as tx:
@@ -145,7 +148,8 @@ async def delivery(delivery_id: int, ctx: CrmContext, _: Admin) -> DeliveryOut:
 
 @webhooks_router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut,
                       status_code=status.HTTP_202_ACCEPTED,
-                      summary="Send again, with the same webhook-id, whatever its state")
+                      summary="Send again (a new delivery at the end of its lane, with the same webhook-id), "
+                              "whatever the original's state")
 async def redeliver(delivery_id: int, ctx: CrmContext, _: Admin) -> DeliveryOut:
     return await _requeue(ctx, delivery_id, "webhook")
 
@@ -187,11 +191,11 @@ async def retry_crm_job(job_id: int, ctx: CrmContext, _: Supervisor) -> Delivery
                              "SPORTELLO_CRM_INBOUND_SECRETS; 401/403 otherwise.")
 async def contact_updated(request: Request, ctx: CrmContext) -> ContactUpdateOut:
     settings = _settings(ctx)
-    secrets = [s for s in settings.crm_inbound_secrets.get_secret_value().split(",") if s.strip()]
+    secrets = settings.inbound_secrets()
     if not secrets:
         raise Unauthorized("Inbound CRM updates are not configured (SPORTELLO_CRM_INBOUND_SECRETS).")
     raw = await request.body()
-    verify([s.strip() for s in secrets], request.headers, raw)
+    verify(secrets, request.headers, raw)
     try:
         update = ContactUpdateIn.model_validate_json(raw)
     except ValidationError as exc:
@@ -214,7 +218,7 @@ async def _job_with_log(ctx: Context, job_id: int, sink: str) -> DeliveryOut:
 
 async def _requeue(ctx: Context, job_id: int, sink: str) -> DeliveryOut:
     async with ctx.db.transaction() as tx:
-        job = await JobQueries(tx.session).requeue(job_id, sink)
+        job = await JobQueries(tx.session).send_again(job_id, sink)
     if job is None:
         raise NotFound(f"No {sink} delivery {job_id}.")
     dispatcher = ctx.state.get("dispatcher")

@@ -119,8 +119,9 @@ async def on_unmerged(tx: Tx, event: CustomerUnmerged, envelope: Envelope, crm: 
             [i for i in survivor["identities"] if (i["platform"], i["external_id"]) not in gone],
             max(survivor["sequence"], event.sequence))
     if crm is not None:
-        await _queue_contact(tx, event.customer_id, f"{envelope.id}:survivor")
-        await _queue_contact(tx, event.restored_customer_id, f"{envelope.id}:restored")
+        # Lanes locked in one order (by customer id), like every transaction that takes two.
+        for customer_id in sorted((event.customer_id, event.restored_customer_id), key=str):
+            await _queue_contact(tx, customer_id, f"{envelope.id}:{customer_id}")
 
 
 async def _queue_history(tx: Tx, customer_id: uuid.UUID, entry: HistoryEntry,

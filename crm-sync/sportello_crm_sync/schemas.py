@@ -89,7 +89,8 @@ class DeliveryOut(BaseModel):
     webhook_id: str | None
     state: Literal["pending", "done", "failed", "stopped"]
     attempts: int
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None = Field(
+        description="When it is tried next; null while it waits behind an earlier one of its lane")
     last_error: str | None
     created_at: datetime
     done_at: datetime | None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from sportello.settings import ServiceSettings
 
@@ -44,8 +45,29 @@ class CrmSyncSettings(ServiceSettings):
     webhook_allow_insecure_urls: bool = False
 
     # The dispatcher: how many calls run at once, and how often an idle worker looks for work.
-    delivery_workers: int = Field(default=4, ge=1, le=64)
+    # Each worker holds a database connection for the length of its call: keep them well below
+    # SPORTELLO_DATABASE_POOL_SIZE, which the consumers and the API share (checked at start).
+    delivery_workers: int = Field(default=4, ge=1, le=32)
     delivery_poll_seconds: float = Field(default=0.5, gt=0)
+
+    @model_validator(mode="after")
+    def _fits(self) -> CrmSyncSettings:
+        if self.delivery_workers > self.database_pool_size // 2:
+            raise ValueError(f"delivery_workers ({self.delivery_workers}) must be at most half of "
+                             f"database_pool_size ({self.database_pool_size})")
+        for secret in self.inbound_secrets():
+            if secret.startswith("whsec_"):
+                try:
+                    base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+                except ValueError as exc:
+                    raise ValueError("SPORTELLO_CRM_INBOUND_SECRETS: a whsec_ secret must be "
+                                     "base64") from exc
+        return self
+
+    def inbound_secrets(self) -> list[str]:
+        """The secrets a CRM may sign its contact updates with (two during a rotation)."""
+        return [s.strip() for s in self.crm_inbound_secrets.get_secret_value().split(",")
+                if s.strip()]
 
     @property
     def crm_name(self) -> str | None:

@@ -138,7 +138,10 @@ jobs = Table(
     CheckConstraint("state IN ('pending', 'done', 'failed', 'stopped')", name="job_state"),
     Index("jobs_key", "sink", "key", unique=True),
     Index("jobs_pending_lane", "lane", "id", postgresql_where=text("state = 'pending'")),
-    Index("jobs_pending_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
+    # One due row per lane (followers are parked at 'infinity'): taking work stays cheap however
+    # long the lanes grow during an outage.
+    Index("jobs_pending_due", "sink", "next_attempt_at", "id",
+          postgresql_where=text("state = 'pending'")),
     Index("jobs_by_subscription", "subscription_id", "id"),
 )
 

@@ -201,9 +201,18 @@ async def test_a_refused_entry_is_parked_visible_and_retryable_while_the_lane_go
         assert agent.status_code == 403
         retried = await app.call("POST", f"/v1/crm/jobs/{failed[0]['id']}/retry", role="supervisor")
         assert retried.status_code == 202
+        resent = retried.json()
+        assert resent["id"] != failed[0]["id"]  # a new job at the lane's tail, the same entry
+        assert resent["payload"]["entry"]["key"] == str(refused_envelope.id)
         await eventually(lambda: len(keys(fake, customer_id)) == 3, timeout=20)
-        log = (await app.call("GET", f"/v1/crm/jobs/{failed[0]['id']}", role="supervisor")).json()
-        assert [a["outcome"] for a in log["log"]] == ["refused", "synced"]
+        assert keys(fake, customer_id)[2] == str(refused_envelope.id)
+        original = (await app.call("GET", f"/v1/crm/jobs/{failed[0]['id']}", role="supervisor")).json()
+        assert [a["outcome"] for a in original["log"]] == ["refused"]  # the log keeps what happened
+        async def settled() -> dict[str, Any] | None:
+            job = (await app.call("GET", f"/v1/crm/jobs/{resent['id']}", role="supervisor")).json()
+            return job if job["state"] != "pending" else None
+        done = await eventually(settled, timeout=20)
+        assert (done["state"], [a["outcome"] for a in done["log"]]) == ("done", ["synced"])
 
 
 async def test_queued_entries_survive_a_restart(fresh_database_url: str) -> None:

@@ -60,6 +60,7 @@ class Dispatcher:
         self.workers = workers
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._turn = 0
 
     def wake(self) -> None:
         """New work was committed: idle workers look now instead of at the next poll."""
@@ -86,26 +87,45 @@ class Dispatcher:
                     pass
 
     async def run_once(self) -> bool:
-        """Work one due job, if any; True when one was worked."""
+        """Work one due job, if any; True when one was worked. Sinks take turns, so a busy one
+        (a webhook backlog) never starves another (the CRM's catch-up)."""
         now = datetime.now(UTC)
-        allowed = [name for name, sink in self.sinks.items() if sink.allow(now)]
-        if not allowed:
+        self._turn += 1
+        names = list(self.sinks)
+        names = names[self._turn % len(names):] + names[:self._turn % len(names)]
+        allowed = [name for name in names if self.sinks[name].allow(now)]
+        worked: str | None = None
+        try:
+            for name in allowed:
+                if await self._work_one(self.sinks[name], now):
+                    worked = name
+                    return True
             return False
+        finally:
+            for name in allowed:
+                if name != worked:
+                    self.sinks[name].cancel()  # allowed but nothing taken: give a probe back
+
+    async def _work_one(self, sink: Sink, now: datetime) -> bool:
         async with self.db.transaction() as tx:
             queries = JobQueries(tx.session)
-            job = await queries.take_due(tuple(allowed), now)
-            for name in allowed:
-                if job is None or job.sink != name:
-                    self.sinks[name].cancel()
+            job = await queries.take_due(sink.name, now)
             if job is None:
                 return False
-            sink = self.sinks[job.sink]
             started = time.perf_counter()
-            outcome = await sink.deliver(tx, job, now)
+            try:
+                outcome = await sink.deliver(tx, job, now)
+            except Exception as exc:
+                # A bug or an answer nobody foresaw: logged and retried with backoff like any
+                # failure, never spun on at poll speed. (A database error breaks the transaction:
+                # the settle below fails too, and the job is simply taken again later.)
+                log.exception("delivery.unexpected_error", sink=sink.name, job_id=job.id)
+                sink.cancel()
+                outcome = Outcome("retry", "error", error=type(exc).__name__)
             elapsed = time.perf_counter() - started
             await self._settle(queries, sink, job, outcome, now, elapsed)
-        metrics.ATTEMPTS.labels(sink=job.sink, outcome=outcome.label).inc()
-        metrics.SECONDS.labels(sink=job.sink).observe(elapsed)
+        metrics.ATTEMPTS.labels(sink=sink.name, outcome=outcome.label).inc()
+        metrics.SECONDS.labels(sink=sink.name).observe(elapsed)
         return True
 
     async def _settle(self, queries: JobQueries, sink: Sink, job: Job, outcome: Outcome,
@@ -117,7 +137,9 @@ class Dispatcher:
         if state == "pending":
             window = sink.retry_window()
             if job.retry_until is None and window is not None:
-                retry_until = now + timedelta(seconds=window)  # the first failure opens the window
+                # From the job's creation, not its first failure: jobs queued behind a failing one
+                # are not granted a window of their own each (a lane would take k days to give up).
+                retry_until = job.created_at + timedelta(seconds=window)
             next_at = now + timedelta(seconds=sink.backoff(job, outcome))
             if next_at > (job.retry_until or retry_until or next_at):
                 state = "failed"

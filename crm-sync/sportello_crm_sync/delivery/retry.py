@@ -16,7 +16,7 @@ def backoff_seconds(attempt: int, base: float, cap: float, *,
     failed together spread out instead of hammering the destination in waves, yet never come back
     immediately. A server's ``Retry-After`` is a floor: we never return sooner than it asked.
     """
-    step = min(cap, base * 2 ** max(0, attempt - 1))
+    step = min(cap, base * 2 ** min(max(0, attempt - 1), 64))
     delay = step / 2 + (rng or random).uniform(0, step / 2)
     return max(delay, retry_after or 0.0)
 
@@ -61,15 +61,23 @@ class CircuitBreaker:
         self.probing = False
 
     def succeeded(self) -> None:
+        if self.state == "open":
+            return  # a call that started before the breaker opened proves nothing about now
         self.state, self.failures, self.opened_for, self.probing = "closed", 0, 0.0, False
 
     def failed(self, now: datetime) -> None:
         self.failures += 1
-        if self.state == "half_open" or self.failures >= self.threshold:
+        if self.state == "open":
+            return  # calls in flight when it opened: already counted in, no longer cooldown
+        if self.state == "half_open":
             self.opened_for = min(self.cooldown_cap, self.opened_for * 2 or self.cooldown)
+            self._open(now, self.opened_for)
+        elif self.failures >= self.threshold:
+            self.opened_for = self.cooldown
             self._open(now, self.opened_for)
 
     def hold(self, now: datetime, seconds: float) -> None:
+        self.opened_for = self.opened_for or self.cooldown
         self._open(now, seconds)
 
     def _open(self, now: datetime, seconds: float) -> None:

@@ -72,16 +72,20 @@ class WebhookQueries:
             return [secret, previous]
         return [secret]
 
-    async def url_of(self, subscription_id: uuid.UUID) -> str | None:
-        return (await self.session.execute(  # type: ignore[no-any-return]
-            select(subscriptions.c.url).where(subscriptions.c.id == subscription_id)
-        )).scalar_one_or_none()
+    async def target_of(self, subscription_id: uuid.UUID) -> tuple[str, str] | None:
+        """The subscription's URL and status; None once it is deleted."""
+        row = (await self.session.execute(
+            select(subscriptions.c.url, subscriptions.c.status)
+            .where(subscriptions.c.id == subscription_id))).first()
+        return (row.url, row.status) if row else None
 
     async def subscribed_to(self, event_type: str) -> list[uuid.UUID]:
         """Active or paused subscriptions for ``event_type`` (paused ones queue, deliver later)."""
         rows = await self.session.execute(
             select(subscriptions.c.id).where(literal(event_type) == any_(subscriptions.c.event_types),
-                                             subscriptions.c.status != "disabled"))
+                                             subscriptions.c.status != "disabled")
+            # One order for every fan-out: the lane locks are always taken in this order.
+            .order_by(subscriptions.c.id))
         return [row[0] for row in rows]
 
     async def swap_sla_stage(self, conversation_id: uuid.UUID, stage: str,

@@ -58,5 +58,5 @@ async def _queue(tx: Tx, webhook: Webhook, event_id: uuid.UUID) -> int:
         queued += await jobs.enqueue(
             sink="webhook", lane=f"{subscription_id}:{webhook.subject}", key=key, kind=webhook.type,
             payload=webhook.body, subscription_id=subscription_id,
-            message_id=f"msg_{uuid.uuid5(_ID_NAMESPACE, key).hex}")
+            message_id=f"msg_{uuid.uuid5(_ID_NAMESPACE, key).hex}") is not None
     return queued

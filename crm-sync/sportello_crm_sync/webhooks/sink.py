@@ -24,8 +24,6 @@ from sportello_crm_sync.settings import CrmSyncSettings
 
 log = structlog.get_logger(__name__)
 
-_ERROR_EXCERPT = 200
-
 
 class WebhookSink:
     name = "webhook"
@@ -58,9 +56,12 @@ class WebhookSink:
     async def deliver(self, tx: Tx, job: Job, now: datetime) -> Outcome:
         assert job.subscription_id is not None and job.message_id is not None
         subscriptions = WebhookQueries(tx.session)
-        url = await subscriptions.url_of(job.subscription_id)
-        if url is None:
+        target = await subscriptions.target_of(job.subscription_id)
+        if target is None:
             return Outcome("stopped", "subscription_gone", error="the subscription was deleted")
+        url, state = target
+        if state == "disabled":  # queued by a fan-out that committed just after a 410
+            return Outcome("stopped", "subscription_disabled", error="the subscription is disabled")
         payload = json.dumps(job.payload, separators=(",", ":"), ensure_ascii=False).encode()
         headers = sign(await subscriptions.signing_secrets(job.subscription_id, now),
                        job.message_id, payload, timestamp=int(now.timestamp()))
@@ -71,6 +72,8 @@ class WebhookSink:
             return Outcome("retry", "timeout", error="the subscriber did not answer in time")
         except httpx.TransportError as exc:
             return Outcome("retry", "unreachable", error=f"unreachable: {type(exc).__name__}")
+        except httpx.HTTPError as exc:  # e.g. an answer whose body cannot be decoded
+            return Outcome("retry", "bad_answer", error=f"unreadable answer: {type(exc).__name__}")
         status = response.status_code
         if response.is_success:
             return Outcome("done", "delivered", status_code=status)
@@ -82,6 +85,7 @@ class WebhookSink:
                         stopped=stopped)
             return Outcome("stopped", "gone", status_code=status, error="410 Gone")
         waited = retry_after_of(response, default=-1.0)
-        return Outcome("retry", "refused", status_code=status,
-                       error=f"answered {status}: {response.text[:_ERROR_EXCERPT]}",
+        # The status only, never the body: a URL that reaches something it should not (a name
+        # resolving to an internal address) must not turn the delivery log into a way to read it.
+        return Outcome("retry", "refused", status_code=status, error=f"answered {status}",
                        retry_after=waited if waited >= 0 else None)

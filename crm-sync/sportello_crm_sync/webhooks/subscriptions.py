@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from sportello.db import Tx
 from sportello.http.problems import InvalidRequest, NotFound
-from sportello_crm_sync.repository import WebhookQueries
+from sportello_crm_sync.repository import JobQueries, WebhookQueries
 
 
 def new_secret() -> str:
@@ -31,7 +31,8 @@ def check_url(url: str, *, allow_insecure: bool) -> str:
         return url
     if parts.scheme != "https":
         raise InvalidRequest("A webhook URL must use https.", url=url)
-    host = (parts.hostname or "").strip("[]")
+    # "localhost." is localhost: a fully qualified name's trailing dot changes nothing.
+    host = (parts.hostname or "").strip("[]").rstrip(".").lower()
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -59,9 +60,15 @@ async def change(tx: Tx, subscription_id: uuid.UUID, values: dict[str, Any], *,
     if values.get("status") == "active":
         values["disabled_reason"] = None
     queries = WebhookQueries(tx.session)
-    changed = await queries.change(subscription_id, **values) if values else await queries.get(subscription_id)
-    if changed is None:
+    before = await queries.get(subscription_id)
+    if before is None:
         raise NotFound(f"No webhook subscription {subscription_id}.")
+    changed = await queries.change(subscription_id, **values) if values else before
+    assert changed is not None
+    if changed["status"] != before["status"]:
+        # Paused lanes hold still (no row for the dispatcher to look at); resumed ones go on.
+        await JobQueries(tx.session).park_subscription(subscription_id,
+                                                       paused=changed["status"] == "paused")
     return changed
 
 

@@ -79,3 +79,21 @@ def test_hold_pauses_every_call_for_as_long_as_asked_and_never_shortens_a_longer
     b.hold(NOW, 5)
     assert not b.allow(NOW + timedelta(seconds=29))
     assert b.allow(NOW + timedelta(seconds=30))
+
+
+def test_failures_of_calls_in_flight_when_it_opened_do_not_extend_the_cooldown() -> None:
+    b = breaker()
+    for _ in range(3):
+        b.failed(NOW)
+    opened_until = b.reopen_at
+    for _ in range(10):  # other workers' calls, started before it opened, fail afterwards
+        b.failed(NOW + timedelta(seconds=1))
+    assert b.reopen_at == opened_until
+
+
+def test_a_late_success_does_not_close_an_open_breaker() -> None:
+    b = breaker()
+    for _ in range(3):
+        b.failed(NOW)
+    b.succeeded()  # a call that started before it opened
+    assert b.state == "open" and not b.allow(NOW + timedelta(seconds=5))

@@ -16,7 +16,8 @@ def test_public_https_urls_are_accepted(url: str) -> None:
 
 @pytest.mark.parametrize("url", ["http://crm.example.com/hooks", "ftp://crm.example.com/",
                                  "https://192.168.1.10/h", "https://169.254.169.254/latest",
-                                 "https://[::1]/h", "https://localhost/h", "https://db.internal/h"])
+                                 "https://[::1]/h", "https://localhost/h", "https://localhost./h",
+                                 "https://api.localhost./h", "https://db.internal/h"])
 def test_insecure_or_internal_urls_are_refused(url: str) -> None:
     with pytest.raises(InvalidRequest):
         check_url(url, allow_insecure=False)

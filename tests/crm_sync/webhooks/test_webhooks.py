@@ -56,6 +56,9 @@ async def test_a_subscription_shows_its_secret_once_and_checks_what_it_is_given(
                                  json={"url": "https://crm.example.com/h", "event_types": ["nope"]})
         assert unknown.status_code == 422
         assert "nope" in unknown.text
+        nulled = await app.call("PATCH", f"/v1/webhooks/subscriptions/{good.json()['id']}",
+                                json={"status": None})
+        assert nulled.status_code == 400 and "status" in nulled.json()["detail"]
         as_agent = await app.call("POST", "/v1/webhooks/subscriptions", role="agent",
                                   json={"url": "https://crm.example.com/h",
                                         "event_types": ["message.created"]})
@@ -141,9 +144,12 @@ async def test_past_the_retry_window_a_delivery_fails_and_can_be_redelivered(
         receiver.faults.clear()  # the subscriber is fixed; someone presses "redeliver"
         again = await app.call("POST", f"/v1/webhooks/deliveries/{failed['id']}/redeliver")
         assert again.status_code == 202
+        assert again.json()["webhook_id"] == failed["webhook_id"]
         await eventually(lambda: app.jobs_in("webhook", "done"), timeout=20)
         assert len(receiver.received) == tries + 1
         assert receiver.received[-1].webhook_id == failed["webhook_id"]
+        resent = (await app.call("GET", f"/v1/webhooks/deliveries/{again.json()['id']}")).json()
+        assert [a["outcome"] for a in resent["log"]] == ["delivered"]  # fresh attempts, fresh window
         missing = await app.call("POST", "/v1/webhooks/deliveries/999999/redeliver")
         assert missing.status_code == 404
 

@@ -97,7 +97,7 @@ def upgrade() -> None:
     )
     op.create_index('jobs_by_subscription', 'jobs', ['subscription_id', 'id'], unique=False, schema='crm_sync')
     op.create_index('jobs_key', 'jobs', ['sink', 'key'], unique=True, schema='crm_sync')
-    op.create_index('jobs_pending_due', 'jobs', ['next_attempt_at'], unique=False, schema='crm_sync', postgresql_where=sa.text("state = 'pending'"))
+    op.create_index('jobs_pending_due', 'jobs', ['sink', 'next_attempt_at', 'id'], unique=False, schema='crm_sync', postgresql_where=sa.text("state = 'pending'"))
     op.create_index('jobs_pending_lane', 'jobs', ['lane', 'id'], unique=False, schema='crm_sync', postgresql_where=sa.text("state = 'pending'"))
     op.create_table('attempts',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
