@@ -37,6 +37,8 @@ def main(components: Sequence[Component], argv: Sequence[str] | None = None,
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--no-migrate", action="store_true", help="assume migrations already ran")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    commands.add_parser("topics", help="create every registered Kafka topic and its dead-letter "
+                                       "topic (SPORTELLO_KAFKA_PARTITIONS partitions) and exit")
     new_revision = commands.add_parser("revision", help="autogenerate a migration (development)")
     new_revision.add_argument("-m", "--message", required=True)
     for command in commands_extra:
@@ -54,6 +56,12 @@ def main(components: Sequence[Component], argv: Sequence[str] | None = None,
     if args.command == "migrate":
         configure_logging(settings.log_level, json=settings.log_json, service=name)
         asyncio.run(migrate(components, settings))
+        return
+    if args.command == "topics":
+        from sportello.bus.kafka import ensure_topics
+
+        configure_logging(settings.log_level, json=settings.log_json, service=name)
+        asyncio.run(ensure_topics(settings))
         return
     if args.command == "revision":
         for component in components:

@@ -21,8 +21,13 @@ class ServiceSettings(BaseSettings):
     bus: Literal["kafka", "memory"] = "kafka"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_client_id: str = "sportello"
-    kafka_partitions: int = 3
-    kafka_replication_factor: int = 1
+    # Used when topics are created: size partitions for the most consumer replicas of any group
+    # (a replica beyond the partition count idles). Production provisions topics with the
+    # ``topics`` command (a Job) and sets kafka_create_topics=false, so services never need the
+    # right to create topics.
+    kafka_partitions: int = Field(default=3, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_create_topics: bool = True
 
     http_host: str = "0.0.0.0"
     http_port: int = 8000

@@ -47,10 +47,10 @@ class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class KafkaBus(Bus):
-    def __init__(self, settings: ServiceSettings, *, create_topics: bool = True) -> None:
+    def __init__(self, settings: ServiceSettings, *, create_topics: bool | None = None) -> None:
         super().__init__()
         self._settings = settings
-        self._create_topics = create_topics
+        self._create_topics = settings.kafka_create_topics if create_topics is None else create_topics
         self._producer: AIOKafkaProducer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._consumers: list[AIOKafkaConsumer] = []
