@@ -32,6 +32,7 @@ from sportello.contracts import (
 )
 from sportello.db import Tx
 from sportello_priority import clock as clocks
+from sportello_priority import metrics
 from sportello_priority.analysis import TextAnalyser, TextAnalysis
 from sportello_priority.composition import (
     TEXT_FACTORS,
@@ -216,7 +217,12 @@ async def take_checkpoints(tx: Tx, conversation_id: uuid.UUID, configs: ConfigCa
     # with (committed before take_due saw it, so visible to the statements after it).
     config = await (configs.fresh if reasons else configs.get)(tx.session)
     reason = "sla_checkpoint" if len(reasons) < len(stages) else min(reasons)
-    return await _prioritise(tx, repo, dict(conversation), config, now, reason, {})
+    event = await _prioritise(tx, repo, dict(conversation), config, now, reason, {})
+    kind = event.sla.kind if event.sla is not None else "none"
+    for stage in stages:
+        if not stage.startswith(RECOMPUTE):
+            metrics.SLA_STAGE_REACHED.labels(stage=stage, kind=kind).inc()
+    return event
 
 
 async def _prioritise(tx: Tx, repo: ScoreRepository, conversation: Mapping[str, Any],

@@ -123,13 +123,16 @@ class Dispatcher:
                 sink.cancel()
                 outcome = Outcome("retry", "error", error=type(exc).__name__)
             elapsed = time.perf_counter() - started
-            await self._settle(queries, sink, job, outcome, now, elapsed)
+            state = await self._settle(queries, sink, job, outcome, now, elapsed)
         metrics.ATTEMPTS.labels(sink=sink.name, outcome=outcome.label).inc()
         metrics.SECONDS.labels(sink=sink.name).observe(elapsed)
+        if state != "pending":
+            metrics.SETTLED.labels(sink=sink.name, state=state).inc()
         return True
 
     async def _settle(self, queries: JobQueries, sink: Sink, job: Job, outcome: Outcome,
-                      now: datetime, elapsed: float) -> None:
+                      now: datetime, elapsed: float) -> str:
+        """Record the attempt and move the job on; the state it is left in."""
         state = {"done": "done", "stopped": "stopped", "give_up": "failed", "retry": "pending"}[
             outcome.result]
         next_at: datetime | None = None
@@ -150,3 +153,4 @@ class Dispatcher:
                              duration_ms=round(elapsed * 1000), next_attempt_at=next_at,
                              retry_until=retry_until, status_code=outcome.status_code,
                              error=outcome.error)
+        return state

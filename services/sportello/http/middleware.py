@@ -31,13 +31,24 @@ def install_observability(app: FastAPI, service: str) -> None:
         correlation_id = incoming if _VALID_ID.match(incoming) else new_correlation_id()
         bind_correlation_id(correlation_id)
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            # An unhandled error is answered 500 by the server error middleware outside this one:
+            # count it here, or the error-rate panels and alerts would never see a crash.
+            _observe(service, request, 500, started)
+            raise
         response.headers[CORRELATION_HEADER] = correlation_id
-        if request.url.path not in _UNOBSERVED:
-            route = getattr(request.scope.get("route"), "path", "unmatched")
-            elapsed = time.perf_counter() - started
-            metrics.HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
-            metrics.HTTP_SECONDS.labels(service, request.method, route).observe(elapsed)
-            log.info("http.request", method=request.method, route=route,
-                     status=response.status_code, duration_ms=round(elapsed * 1000, 2))
+        _observe(service, request, response.status_code, started)
         return response
+
+
+def _observe(service: str, request: Request, status: int, started: float) -> None:
+    if request.url.path in _UNOBSERVED:
+        return
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    elapsed = time.perf_counter() - started
+    metrics.HTTP_REQUESTS.labels(service, request.method, route, status).inc()
+    metrics.HTTP_SECONDS.labels(service, request.method, route).observe(elapsed)
+    log.info("http.request", method=request.method, route=route, status=status,
+             duration_ms=round(elapsed * 1000, 2))

@@ -38,3 +38,17 @@ async def test_an_extension_named_like_a_standard_member_cannot_replace_it() -> 
     body = response.json()
     assert (body["status"], body["title"], body["detail"]) == (409, "Conflict", "Decided already.")
     assert body["type"].endswith("conflict")
+
+
+async def test_an_unhandled_error_is_a_500_problem_and_is_counted() -> None:
+    from sportello.http.middleware import install_observability
+    from sportello.observability import metrics
+
+    app = app_raising(RuntimeError("boom"))
+    install_observability(app, "test-crash")
+    before = metrics.HTTP_REQUESTS.labels("test-crash", "GET", "/boom", 500)._value.get()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                                 base_url="http://t") as client:
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    assert metrics.HTTP_REQUESTS.labels("test-crash", "GET", "/boom", 500)._value.get() == before + 1

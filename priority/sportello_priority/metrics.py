@@ -1,0 +1,9 @@
+"""Priority's own metrics: SLA stages reached, which the SLA panels and alerts are built on."""
+
+from prometheus_client import Counter
+
+SLA_STAGE_REACHED = Counter(
+    "sportello_sla_stage_reached_total",
+    "Conversations whose SLA clock reached a stage (halfway, at_risk, critical, breached)",
+    ["stage", "kind"],
+)
