@@ -14,6 +14,7 @@ from sportello.contracts import (
     MessageDeliveryUpdated,
 )
 from sportello_priority.component import COMPONENT
+from sportello_priority.metrics import SLA_STAGE_REACHED
 from tests.priority.support import latest, priorities, publish, received, scores
 from tests.support.app import auth, running_app
 from tests.support.waiting import eventually
@@ -81,6 +82,7 @@ async def test_priority_rises_stage_by_stage_as_the_deadline_nears_and_resolutio
     conversation = uuid.uuid4()
     message = received(conversation, "Where is my refund?", channel="whatsapp")
     second = {"first_response_s": 1.0, "next_response_s": 1.0}
+    breaches_before = SLA_STAGE_REACHED.labels(stage="breached", kind="first_response")._value.get()
     async with running_app([COMPONENT], database_url, **FAST) as (app, client):
         bus = app.state.runtime.bus
         response = await client.put(
@@ -107,6 +109,9 @@ async def test_priority_rises_stage_by_stage_as_the_deadline_nears_and_resolutio
     sla = {f.factor: f for f in breached.breakdown}["sla"]
     assert sla.value == 1.0 and "missed" in sla.reason
     assert resolved.priority < breached.priority
+    # Ops see it too: the breach is counted for the dashboard and the alert rules.
+    assert SLA_STAGE_REACHED.labels(stage="breached", kind="first_response")._value.get() \
+        >= breaches_before + 1
 
 
 async def test_crm_vip_and_press_list_raise_influence(database_url: str) -> None:
