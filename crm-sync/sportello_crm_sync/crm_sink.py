@@ -12,7 +12,7 @@ again once the cause is fixed.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -65,9 +65,12 @@ class CrmSink:
             else:
                 label = await self._history(tx, job.payload)
         except CrmUnavailable as exc:
-            self.breaker.failed(now)
+            # From when the answer came, not from when the call started: Retry-After counts from
+            # the response, and a slow call must not shorten the wait it asked for.
+            answered = datetime.now(UTC)
+            self.breaker.failed(answered)
             if exc.retry_after is not None:
-                self.breaker.hold(now, exc.retry_after)
+                self.breaker.hold(answered, exc.retry_after)
             return Outcome("retry", "unavailable", error=str(exc), retry_after=exc.retry_after)
         except PermanentError as exc:
             self.breaker.succeeded()  # the CRM answered: it is up, this job is the problem

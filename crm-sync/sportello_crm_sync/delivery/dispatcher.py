@@ -123,7 +123,8 @@ class Dispatcher:
                 sink.cancel()
                 outcome = Outcome("retry", "error", error=type(exc).__name__)
             elapsed = time.perf_counter() - started
-            state = await self._settle(queries, sink, job, outcome, now, elapsed)
+            # The next attempt counts from the answer (Retry-After is relative to it).
+            state = await self._settle(queries, sink, job, outcome, datetime.now(UTC), elapsed)
         metrics.ATTEMPTS.labels(sink=sink.name, outcome=outcome.label).inc()
         metrics.SECONDS.labels(sink=sink.name).observe(elapsed)
         if state != "pending":
