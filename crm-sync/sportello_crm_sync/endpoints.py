@@ -16,6 +16,7 @@ from sportello.http.problems import InvalidRequest, NotFound, Unauthorized
 from sportello.http.signatures import verify
 from sportello.runtime import Context, context_of
 from sportello_crm_sync import contacts
+from sportello_crm_sync.handlers import subscribed_types
 from sportello_crm_sync.repository import Job, JobQueries, WebhookQueries
 from sportello_crm_sync.schemas import (
     Attempt,
@@ -75,6 +76,7 @@ async def create_subscription(body: SubscriptionIn, ctx: CrmContext, _: Admin) -
         created = await subs.create(tx, url=str(body.url), event_types=body.event_types,
                                     description=body.description,
                                     allow_insecure=_settings(ctx).webhook_allow_insecure_urls)
+    subscribed_types(ctx).invalidate()
     return SubscriptionCreated(**created)
 
 
@@ -106,6 +108,7 @@ async def change_subscription(subscription_id: uuid.UUID, body: SubscriptionChan
     async with ctx.db.transaction() as tx:
         changed = await subs.change(tx, subscription_id, values,
                                     allow_insecure=_settings(ctx).webhook_allow_insecure_urls)
+    subscribed_types(ctx).invalidate()
     return SubscriptionOut(**changed)
 
 
@@ -115,6 +118,7 @@ async def delete_subscription(subscription_id: uuid.UUID, ctx: CrmContext, _: Ad
     async with ctx.db.transaction() as tx:
         if not await WebhookQueries(tx.session).remove(subscription_id):
             raise NotFound(f"No webhook subscription {subscription_id}.")
+    subscribed_types(ctx).invalidate()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

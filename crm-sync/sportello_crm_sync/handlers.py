@@ -39,6 +39,7 @@ from sportello.topics import (
 from sportello_crm_sync import mirror
 from sportello_crm_sync.settings import CrmSyncSettings
 from sportello_crm_sync.webhooks import fanout
+from sportello_crm_sync.webhooks.interest import SubscribedTypes
 
 MirrorRule = Callable[[Tx, Any, Envelope, str | None], Awaitable[None]]
 _MIRROR: dict[type[Event], MirrorRule] = {
@@ -49,6 +50,7 @@ _MIRROR: dict[type[Event], MirrorRule] = {
     CustomerMerged: mirror.on_merged,
     CustomerUnmerged: mirror.on_unmerged,
 }
+_WITHOUT_CRM = (MessageReceived, CustomerUpdated, CustomerMerged, CustomerUnmerged)
 _WEBHOOK_EVENTS: tuple[type[Event], ...] = (
     MessageReceived, MessageDeliveryUpdated, ConversationAssigned, ConversationQueued,
     ConversationEscalated, ConversationStatusChanged, CustomerUpdated, CustomerMerged,
@@ -83,9 +85,25 @@ WEBHOOK_ROUTES: Mapping[type[Event], EventHandler] = {
 }
 
 
+def subscribed_types(ctx: Context) -> SubscribedTypes:
+    """The process's cache of subscribed webhook types (endpoints invalidate it on changes)."""
+    cache: SubscribedTypes | None = ctx.state.get("subscribed_types")
+    if cache is None:
+        cache = ctx.state["subscribed_types"] = SubscribedTypes(ctx.db)
+    return cache
+
+
 def subscriptions(ctx: Context) -> list[Subscription]:
     followed = (MESSAGES_RECEIVED, CONVERSATIONS_ASSIGNMENT, CONVERSATIONS_ACTIVITY, CUSTOMERS)
+    settings = ctx.settings
+    assert isinstance(settings, CrmSyncSettings), "COMPONENT declares settings_cls=CrmSyncSettings"
+
+    async def mirror_wants(envelope: Envelope) -> bool:
+        # Without a CRM only the "not_configured" answer and the customers' picture are kept.
+        return settings.crm_name is not None or isinstance(envelope.data, _WITHOUT_CRM)
+
     return [
-        subscription(ctx, Groups.CRM_SYNC, followed, mirror_routes(ctx)),
-        subscription(ctx, Groups.CRM_SYNC_WEBHOOKS, (*followed, MESSAGES_SCORED), WEBHOOK_ROUTES),
+        subscription(ctx, Groups.CRM_SYNC, followed, mirror_routes(ctx), wants=mirror_wants),
+        subscription(ctx, Groups.CRM_SYNC_WEBHOOKS, (*followed, MESSAGES_SCORED), WEBHOOK_ROUTES,
+                     wants=subscribed_types(ctx).wants),
     ]

@@ -19,12 +19,20 @@ from sportello.topics import Topic
 EventHandler = Callable[[Tx, Any, Envelope], Awaitable[None]]
 
 
+Interest = Callable[[Envelope], Awaitable[bool]]
+
+
 def subscription(
     ctx: Context,
     group: str,
     topics: tuple[Topic, ...],
     routes: Mapping[type[Event], EventHandler],
+    *,
+    wants: Interest | None = None,
 ) -> Subscription:
+    """``wants`` (optional) says, before any transaction, whether an event needs handling at all:
+    an event it declines is acknowledged without touching the database (no transaction, no inbox
+    row). Only for events whose handling would change nothing, so skipping is idempotent too."""
     for event in routes:
         if not any(topic.carries(event) for topic in topics):
             raise ValueError(f"{group} routes {event.__name__} but subscribes to no topic carrying it")
@@ -33,6 +41,9 @@ def subscription(
         handler = routes.get(type(envelope.data))
         if handler is None:
             return  # the topic carries events this group has no interest in
+        if wants is not None and not await wants(envelope):
+            metrics.EVENTS_DECLINED.labels(group=group).inc()
+            return
         async with ctx.db.transaction() as tx:
             if not await ctx.db.claim(tx.session, group, envelope.id):
                 metrics.DUPLICATES_SKIPPED.labels(group=group).inc()

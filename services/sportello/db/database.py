@@ -7,12 +7,13 @@ transaction as the state they describe, so either both exist or neither does.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import MetaData, Table, insert, text
+from sqlalchemy import Insert, MetaData, Table, insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -36,6 +37,11 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
     )
 
 
+@functools.cache
+def _insert_into(table: Table) -> Insert:
+    return insert(table)
+
+
 @dataclass
 class Outbox:
     session: AsyncSession
@@ -48,14 +54,11 @@ class Outbox:
             event, source=self.source, correlation_id=current_correlation_id(), subject=subject
         )
         record = encode(envelope, topic_for(type(event)))
-        await self.session.execute(
-            insert(self.table).values(
-                topic=record.topic,
-                key=record.key,
-                value=record.value,
-                headers=[[name, value.decode()] for name, value in record.headers],
-            )
-        )
+        # One statement object per table, parameters apart: SQLAlchemy builds its cache key once
+        # instead of on every event (a measurable share of each handler's CPU).
+        await self.session.execute(_insert_into(self.table), {
+            "topic": record.topic, "key": record.key, "value": record.value,
+            "headers": [[name, value.decode()] for name, value in record.headers]})
         self.added.append(envelope)
         return envelope
 
@@ -74,6 +77,9 @@ class Database:
         self.schema = metadata.schema
         self.outbox_table = metadata.tables[f"{self.schema}.outbox"]
         self.inbox_table = metadata.tables[f"{self.schema}.inbox"]
+        # Built once: every consumed event runs it (see _insert_into on why).
+        self._claim = (pg_insert(self.inbox_table).on_conflict_do_nothing()
+                       .returning(self.inbox_table.c.event_id))
         self.source = source
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
@@ -93,12 +99,7 @@ class Database:
 
     async def claim(self, session: AsyncSession, group: str, event_id: uuid.UUID) -> bool:
         """Record the event as processed by ``group``; False when it already was (a redelivery)."""
-        result = await session.execute(
-            pg_insert(self.inbox_table)
-            .values(consumer_group=group, event_id=event_id)
-            .on_conflict_do_nothing()
-            .returning(self.inbox_table.c.event_id)
-        )
+        result = await session.execute(self._claim, {"consumer_group": group, "event_id": event_id})
         return result.first() is not None
 
     async def ping(self) -> None:

@@ -30,6 +30,10 @@ EVENT_AGE_SECONDS = Histogram(
 DEAD_LETTERED = Counter(
     "sportello_bus_dead_lettered_total", "Records sent to a dead-letter topic", ["group", "topic"]
 )
+EVENTS_DECLINED = Counter(
+    "sportello_bus_events_declined_total",
+    "Events a group acknowledged without a transaction (nothing to do for them)", ["group"]
+)
 DUPLICATES_SKIPPED = Counter(
     "sportello_inbox_duplicates_total", "Redelivered events skipped by the inbox", ["group"]
 )

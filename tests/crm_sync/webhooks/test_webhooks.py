@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from sportello.http.signatures import signature
-from sportello_crm_sync.tables import sla_stages
+from sportello.observability.metrics import EVENTS_DECLINED
+from sportello_crm_sync.tables import inbox, sla_stages
 from tests.crm_sync.conftest import message_received
 from tests.crm_sync.support import CrmSyncApp, crm_sync_app
 from tests.gateway.builders import prioritised
@@ -199,3 +200,18 @@ async def _count(app: CrmSyncApp, state: str, expected: int) -> bool:
 
 def _raw(body: dict[str, object]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def test_events_nobody_subscribed_to_cost_no_transaction(fresh_database_url: str) -> None:
+    group = "sportello.crm-sync.webhooks"
+    async with crm_sync_app(fresh_database_url) as app, running_receiver() as receiver:
+        declined = EVENTS_DECLINED.labels(group=group)._value.get()
+        [ignored] = await app.publish(message_received())
+        await eventually(lambda: EVENTS_DECLINED.labels(group=group)._value.get() > declined)
+        assert not await app.scalar(select(inbox.c.event_id).where(
+            inbox.c.consumer_group == group, inbox.c.event_id == ignored.id))
+        await subscribe(app, receiver, "message.created")  # takes effect at once in this process
+        [wanted] = await app.publish(message_received())
+        await eventually(lambda: receiver.received, timeout=20)
+        assert await app.scalar(select(inbox.c.event_id).where(
+            inbox.c.consumer_group == group, inbox.c.event_id == wanted.id))
