@@ -87,7 +87,7 @@ class FakeCrm(FakeServer):
             return payload, JSONResponse({"error": "a JSON object is required"}, status_code=400)
         return payload, None
 
-    async def _put_contact(self, request: Request) -> JSONResponse:
+    async def _put_contact(self, request: Request) -> Response:
         payload, answer = await self._intercept(request)
         if answer is not None:
             return answer
@@ -99,7 +99,7 @@ class FakeCrm(FakeServer):
         self.contacts[contact_id] = {**payload, "id": contact_id}
         return JSONResponse({"id": contact_id}, status_code=200 if existing else 201)
 
-    async def _post_interaction(self, request: Request) -> JSONResponse:
+    async def _post_interaction(self, request: Request) -> Response:
         payload, answer = await self._intercept(request)
         if answer is not None:
             return answer
