@@ -6,7 +6,7 @@ PACKAGES := services deploy ingest priority assignment crm-sync gateway
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= .sportello
 
-.PHONY: help install run up down status test test-unit lint bench faults replay score eval train simulate clean
+.PHONY: help install run up down status test test-unit lint bench faults profile replay score eval train simulate clean
 
 help:
 	@echo "make run    embedded mode: one process, embedded PostgreSQL, in-process bus, API on :8000"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  end-to-end benchmark on the real stack (msg/s, p50/p99 ingest->assigned)"
 	@echo "make faults SIGKILL each service, restart Kafka and PostgreSQL under load: lost/duplicated"
+	@echo "make profile  CPU ms per message per service and py-spy flame graphs under load"
 	@echo "make replay DATA=<twcs csv>  replay real X traffic through the webhook and reply paths"
 	@echo "make score < in.jsonl   sentiment, intent, urgency per {id, text} line, as JSON lines"
 	@echo "make eval   sentiment and intent evaluation on ../shared/data (SHARED_DATA=...)"
@@ -59,6 +60,9 @@ bench: $(STAMP)
 
 faults: $(STAMP)
 	$(PY) -m sportello_deploy.faults $(FAULTS_ARGS)
+
+profile: $(STAMP)
+	$(PY) -m sportello_deploy.profile $(PROFILE_ARGS)
 
 DATA ?= ../shared/data/twcs/twcs_head5000.csv
 replay: $(STAMP)
