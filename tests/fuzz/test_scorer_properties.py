@@ -203,7 +203,9 @@ def _id_of(line: str) -> Any:
     return item.get("id") if isinstance(item, dict) else None
 
 
-@pytest.mark.xfail(strict=True, raises=KnownBugFound, reason=SURROGATE_OUTPUT)
+# Not strict: whether hypothesis draws a lone surrogate id here depends on the environment (a fresh
+# clone drew none); test_bug9_* reproduces BUG-9 deterministically and stays strict.
+@pytest.mark.xfail(strict=False, raises=KnownBugFound, reason=SURROGATE_OUTPUT)
 def test_score_command_answers_every_line() -> None:
     check_property(st.lists(_line, min_size=1, max_size=6), _score, count=200)
 
