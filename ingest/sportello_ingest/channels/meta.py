@@ -54,6 +54,7 @@ from sportello_ingest.channels.base import (
     SendResult,
     StatusUpdate,
     Visibility,
+    platform_format,
     raise_for_platform_status,
     verify_signature,
 )
@@ -112,15 +113,13 @@ class MetaWebhook(ChannelAdapter):
 
 def parse_webhook(body: bytes) -> Parsed:
     parsed = Parsed()
-    try:
+    with platform_format("Meta webhook"):
         payload = json.loads(body)
         read = _OBJECTS.get(payload["object"])
         if read is None:
             raise PermanentError(f"unknown webhook object {payload['object']!r}")
         for entry in payload["entry"]:
             read(entry, parsed)
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise PermanentError(f"not a Meta webhook event: {exc!r}") from exc
     return parsed
 
 

@@ -36,6 +36,7 @@ from sportello_ingest.channels.base import (
     SendRequest,
     SendResult,
     StatusUpdate,
+    platform_format,
     raise_for_platform_status,
     verify_signature,
 )
@@ -87,11 +88,12 @@ class XAdapter(ChannelAdapter):
         return crc_response(self._secret, crc_token)
 
     def parse(self, body: bytes) -> Parsed:
-        try:
-            payload = json.loads(body)
-            brand = str(payload["for_user_id"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PermanentError(f"not an Account Activity event: {exc}") from exc
+        with platform_format("X Account Activity"):
+            return self._parse(body)
+
+    def _parse(self, body: bytes) -> Parsed:
+        payload = json.loads(body)
+        brand = str(payload["for_user_id"])
         parsed = Parsed()
         for tweet in payload.get("tweet_create_events", ()):
             parsed.messages.append(_tweet(brand, tweet))

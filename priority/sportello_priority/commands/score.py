@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
@@ -59,6 +60,16 @@ def _batches(lines: Iterable[str]) -> Iterator[list[str]]:
         yield batch
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_line(item: dict[str, object]) -> str:
+    """UTF-8 JSON, except when an echoed id holds an unpaired surrogate: UTF-8 cannot carry that, a
+    ``\\udXXX`` escape can, and it reads back as the very same id."""
+    text = json.dumps(item, ensure_ascii=False)
+    return json.dumps(item) if _LONE_SURROGATE.search(text) else text
+
+
 def score_lines(analyser: TextAnalyser, lines: Iterable[str], out: TextIO) -> int:
     count = 0
     for batch in _batches(lines):
@@ -68,7 +79,7 @@ def score_lines(analyser: TextAnalyser, lines: Iterable[str], out: TextIO) -> in
         for identifier, _text, error in parsed:
             line = ({"id": identifier, "error": error} if error is not None
                     else result(identifier, next(analyses)))
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            out.write(_json_line(line) + "\n")
             count += 1
         out.flush()
     return count

@@ -10,18 +10,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sportello.errors import is_data_error, is_transient, sqlstate_of
 from sportello.observability.context import current_correlation_id
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://sportello.dev/problems/"
+_UNAVAILABLE_RETRY_AFTER_SECONDS = 2
 
 
 class Problem(Exception):
@@ -98,6 +102,21 @@ def install_problem_handlers(app: FastAPI) -> None:
                                 slug=f"http-{exc.status_code}", detail=str(exc.detail))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):
+            # The database or the broker is away for a moment: retrying is the right answer.
+            log.warning("http.dependency_unavailable", path=request.url.path, error=repr(exc)[:300])
+            response = problem_response(
+                request, status=503, title="Service unavailable", slug="unavailable",
+                detail=("A dependency is briefly unavailable. Retry the request: ingest deduplicates on "
+                        "the external id, and POSTs carrying an Idempotency-Key are replayed, not repeated."))
+            response.headers["Retry-After"] = str(_UNAVAILABLE_RETRY_AFTER_SECONDS)
+            return response
+        if is_data_error(exc):
+            log.warning("http.unstorable_value", path=request.url.path, sqlstate=sqlstate_of(exc))
+            return problem_response(
+                request, status=422, title="Value cannot be stored", slug="unstorable-value",
+                detail="A value in the request cannot be stored (out of range, or holding a NUL "
+                       "character or an unpaired surrogate).")
         log.exception("http.unhandled_error", path=request.url.path)
         return problem_response(request, status=500, title="Internal error", slug="internal",
                                 detail="An unexpected error occurred; quote the correlation id.")
@@ -105,4 +124,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    # Failures of the database or the network get their own entry, so they are answered by
+    # Starlette's exception middleware (logged once, by us) rather than by the server-error
+    # middleware, which re-raises into uvicorn's own traceback after answering.
+    for infrastructure in (SQLAlchemyError, OSError, httpx.TransportError):
+        app.add_exception_handler(infrastructure, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)

@@ -157,9 +157,12 @@ async def test_an_agent_reply_reaches_the_widget_then_is_delivered_and_read(
                              json={"until": datetime.now(UTC).isoformat()})
     assert read.json() == {"read": 1}
     assert (await agent_message(client, reply_id))["delivery_status"] == "read"
-    updates = await eventually(lambda: [e.status for e in events(app, CONVERSATIONS_ACTIVITY, MessageDeliveryUpdated)
-                                        if str(e.message_id) == reply_id][:3] or None)
-    assert updates == ["sent", "delivered", "read"]
+    def relayed() -> list[str] | None:  # the outbox relays asynchronously: wait for all three
+        statuses = [e.status for e in events(app, CONVERSATIONS_ACTIVITY, MessageDeliveryUpdated)
+                    if str(e.message_id) == reply_id]
+        return statuses if len(statuses) >= 3 else None
+
+    assert await eventually(relayed) == ["sent", "delivered", "read"]
 
 
 async def test_a_reply_sent_before_a_later_message_is_not_skipped_by_the_cursor(
