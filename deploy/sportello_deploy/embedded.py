@@ -42,12 +42,16 @@ def main(argv: list[str] | None = None) -> None:
     postgres = start_postgres(data_dir / "postgres")  # stops when this process exits
     database_url = postgres.create_database("sportello")
     api_tokens = tokens.load_or_create(data_dir / "api-tokens.json")
+    jwt_secret = tokens.load_or_create_jwt_secret(data_dir / "jwt-secret")
     # Component settings (e.g. the seed team) are read from the environment like every setting.
     os.environ.setdefault("SPORTELLO_ASSIGNMENT_SEED_AGENTS", demo.DEMO_AGENTS)
     settings = ServiceSettings(
         database_url=SecretStr(database_url),
         bus="memory",
         api_tokens=SecretStr(tokens.spec(api_tokens)),
+        # Agents sign in with JWTs from the company's identity provider; here we are that provider.
+        jwt_secret=SecretStr(jwt_secret),
+        jwt_issuer=tokens.DEV_ISSUER,
         http_host=args.host,
         http_port=args.port,
         role="all",
@@ -60,7 +64,10 @@ def main(argv: list[str] | None = None) -> None:
         f"data: {data_dir}\n"
         f"API tokens (also in {data_dir / 'api-tokens.json'}):\n"
         + "\n".join(f"  {role:<12} {token}" for role, token in api_tokens.items())
-        + "\n",
+        + "\nAgent sign-in (JWT bearer tokens, valid 12 h; the secret is in "
+        f"{data_dir / 'jwt-secret'}):\n"
+        f"  agent of team mobile  {tokens.dev_jwt(jwt_secret, subject='dev-agent', teams=['mobile'])}\n"
+        f"  supervisor            {tokens.dev_jwt(jwt_secret, subject='dev-supervisor', role='supervisor')}\n",
         file=sys.stderr,
         flush=True,
     )

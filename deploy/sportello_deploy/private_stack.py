@@ -19,7 +19,14 @@ from pathlib import Path
 from sportello_deploy import tokens
 from sportello_deploy.kafka import KafkaBroker
 from sportello_deploy.postgres import EmbeddedPostgres, StopMode, start_postgres
-from sportello_deploy.processes import SERVICES, ServiceProcess, base_env, free_port, migrate_all
+from sportello_deploy.processes import (
+    SERVICES,
+    ServiceProcess,
+    base_env,
+    free_port,
+    link_gateway,
+    migrate_all,
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ def private_stack(prefix: str, **extra_env: str) -> Iterator[PrivateStack]:
         migrate_all(env)
         services = {name: ServiceProcess(name, free_port(), env, work / "logs" / f"{name}.log")
                     for name in SERVICES}
+        link_gateway(services.values())
         for service in services.values():
             service.start()
         for service in services.values():

@@ -3,6 +3,7 @@ end-to-end tests and the benchmark."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,18 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def link_gateway(services: Iterable[ServiceProcess]) -> None:
+    """Give the gateway every other service's URL: it proxies their routes and merges their OpenAPI
+    documents, so front-ends see one API on the gateway's port, as in production."""
+    by_name = {service.name: service for service in services}
+    gateway = by_name.get("gateway")
+    if gateway is None:
+        return
+    upstreams = {name: service.url for name, service in sorted(by_name.items()) if name != "gateway"}
+    # A copy: the services of a stack share one env dict.
+    gateway.env = {**gateway.env, "SPORTELLO_GATEWAY_UPSTREAMS": json.dumps(upstreams)}
 
 
 def wait_until_serving(

@@ -20,7 +20,7 @@ from sportello_deploy import demo, tokens
 from sportello_deploy.kafka import stop_detached
 from sportello_deploy.pids import pid_alive, wait_gone
 from sportello_deploy.postgres import start_postgres, stop_postgres
-from sportello_deploy.processes import ServiceProcess, base_env, migrate_all
+from sportello_deploy.processes import ServiceProcess, base_env, link_gateway, migrate_all
 
 PORTS = {"gateway": 8000, "ingest": 8001, "priority": 8002, "assignment": 8003, "crm-sync": 8004}
 
@@ -48,6 +48,7 @@ def up(data_dir: Path) -> None:
     migrate_all(env)
     services = [ServiceProcess(name, PORTS[name], env, data_dir / "logs" / f"{name}.log")
                 for name in PORTS]
+    link_gateway(services)
     for service in services:
         service.start()
     for service in services:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sportello.bus.base import Subscription
 from sportello.contracts import (
     ConversationAssigned,
+    ConversationEscalated,
     ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
@@ -43,11 +44,16 @@ async def on_conversation_prioritised(tx: Tx, event: ConversationPrioritised,
 
 async def on_conversation_assigned(tx: Tx, event: ConversationAssigned,
                                    envelope: Envelope) -> None:
-    await service.record_assigned(tx, event)
+    await service.record_assigned(tx, event, envelope.id)
 
 
 async def on_conversation_queued(tx: Tx, event: ConversationQueued, envelope: Envelope) -> None:
-    await service.record_queued(tx, event)
+    await service.record_queued(tx, event, envelope.id)
+
+
+async def on_conversation_escalated(tx: Tx, event: ConversationEscalated,
+                                    envelope: Envelope) -> None:
+    await service.record_escalated(tx, event, envelope.id)
 
 
 async def on_reply_requested(tx: Tx, event: ReplyRequested, envelope: Envelope) -> None:
@@ -60,7 +66,7 @@ async def on_delivery_updated(tx: Tx, event: MessageDeliveryUpdated, envelope: E
 
 async def on_status_changed(tx: Tx, event: ConversationStatusChanged,
                             envelope: Envelope) -> None:
-    await service.record_status_changed(tx, event)
+    await service.record_status_changed(tx, event, envelope.id)
 
 
 ROUTES: dict[type[Event], EventHandler] = {
@@ -69,6 +75,7 @@ ROUTES: dict[type[Event], EventHandler] = {
     ConversationPrioritised: on_conversation_prioritised,
     ConversationAssigned: on_conversation_assigned,
     ConversationQueued: on_conversation_queued,
+    ConversationEscalated: on_conversation_escalated,
     ReplyRequested: on_reply_requested,
     MessageDeliveryUpdated: on_delivery_updated,
     ConversationStatusChanged: on_status_changed,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     Double,
@@ -16,16 +16,15 @@ from sqlalchemy import (
     cast,
     extract,
     func,
+    literal_column,
     or_,
     select,
-    true,
-    tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sportello_gateway.cursor import Position
+from sportello_gateway.inbox import LISTED_COLUMNS
 from sportello_gateway.tables import conversations, messages
 
 # Columns each event owns on a message row: an upsert sets its own and leaves the others alone.
@@ -40,8 +39,7 @@ _SCORED_COLUMNS = ("score", "sentiment_label", "sentiment_score", "breakdown", "
 # arrival order. Ingest moves to failed only from pending or sent, and never from failed to
 # delivered or read, so failed shares no message with those: any rank above sent would do.
 _DELIVERY_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
-
-Assignee = uuid.UUID | Literal["unassigned"]
+_SEARCHABLE_CHARACTERS = 262_144
 
 
 class GatewayRepository:
@@ -137,6 +135,38 @@ class GatewayRepository:
             )
         )
 
+    async def recompute_search_document(self, conversation_id: uuid.UUID) -> None:
+        """The customer's name and every message's text, in order, as one 'simple' tsvector.
+        Rebuilt from the stored messages (not appended to) so any arrival order ends in the same
+        document. Capped so a very long conversation cannot exceed a tsvector's 1 MB limit: its
+        first 256 KiB of text is searchable."""
+        m = messages.alias("m")
+        text_so_far = (
+            select(func.string_agg(m.c.text, aggregate_order_by(literal_column("' '"), m.c.sent_at,
+                                                                m.c.id)))
+            .where(m.c.conversation_id == conversation_id, m.c.received_at.is_not(None))
+            .scalar_subquery()
+        )
+        document = func.coalesce(conversations.c.customer_display_name, "").concat(" ").concat(
+            func.left(func.coalesce(text_so_far, ""), _SEARCHABLE_CHARACTERS))
+        await self.session.execute(
+            update(conversations).where(conversations.c.id == conversation_id)
+            .values(search_document=func.to_tsvector(literal_column("'simple'"), document))
+        )
+
+    async def recompute_sentiment(self, conversation_id: uuid.UUID) -> None:
+        """The latest scored message's sentiment (by sent order, not arrival), so the list can
+        filter on it. One backward step on messages_conversation_sent."""
+        m = messages.alias("m")
+        latest = (select(m.c.sentiment_label, m.c.sentiment_score)
+                  .where(m.c.conversation_id == conversation_id, m.c.score.is_not(None))
+                  .order_by(m.c.sent_at.desc(), m.c.id.desc()).limit(1).subquery())
+        await self.session.execute(
+            update(conversations).where(conversations.c.id == conversation_id)
+            .values(sentiment_label=select(latest.c.sentiment_label).scalar_subquery(),
+                    sentiment_score=select(latest.c.sentiment_score).scalar_subquery())
+        )
+
     async def raise_priority(self, conversation_id: uuid.UUID, customer_id: uuid.UUID,
                              priority: float) -> None:
         statement = insert(conversations).values(id=conversation_id, customer_id=customer_id,
@@ -189,46 +219,24 @@ class GatewayRepository:
 
     # -- reads (HTTP) ---------------------------------------------------------------------------
 
-    def _conversation_query(self) -> Any:
-        # The latest scored message's sentiment: one backward step on messages_conversation_sent
-        # per row, cheaper than keeping a copy up to date on the conversation.
-        latest = (
-            select(messages.c.sentiment_label, messages.c.sentiment_score)
-            .where(messages.c.conversation_id == conversations.c.id, messages.c.score.is_not(None))
-            .order_by(messages.c.sent_at.desc(), messages.c.id.desc())
-            .limit(1)
-            .lateral("latest_sentiment")
-        )
-        return (
-            select(conversations, latest.c.sentiment_label, latest.c.sentiment_score)
-            .select_from(conversations.outerjoin(latest, true()))
-            .where(conversations.c.opened_at.is_not(None))
-        )
-
-    async def list_conversations(self, *, status: str | None, assignee: Assignee | None,
-                                 after: Position | None, limit: int) -> Sequence[RowMapping]:
-        c = conversations.c
-        query = self._conversation_query()
-        if status is not None:
-            query = query.where(c.status == status)
-        if assignee == "unassigned":
-            query = query.where(c.agent_id.is_(None))
-        elif assignee is not None:
-            query = query.where(c.agent_id == assignee)
-        if after is not None:
-            # Mixed sort directions rule out one row comparison; the redundant `priority <=`
-            # bound lets the scan start at the cursor's priority instead of the top.
-            query = query.where(
-                c.priority <= after.priority,
-                or_(c.priority < after.priority,
-                    tuple_(c.opened_at, c.id) > tuple_(after.opened_at, after.id)),
-            )
-        query = query.order_by(c.priority.desc(), c.opened_at, c.id).limit(limit)
-        return (await self.session.execute(query)).mappings().all()
-
     async def get_conversation(self, conversation_id: uuid.UUID) -> RowMapping | None:
-        query = self._conversation_query().where(conversations.c.id == conversation_id)
+        query = select(*LISTED_COLUMNS).where(conversations.c.id == conversation_id,
+                                              conversations.c.opened_at.is_not(None))
         return (await self.session.execute(query)).mappings().first()
+
+    async def lock_conversation(self, conversation_id: uuid.UUID) -> RowMapping | None:
+        """The visible conversation, locked until the transaction ends (tag changes serialise)."""
+        query = (select(*LISTED_COLUMNS)
+                 .where(conversations.c.id == conversation_id,
+                        conversations.c.opened_at.is_not(None))
+                 .with_for_update())
+        return (await self.session.execute(query)).mappings().first()
+
+    async def set_tags(self, conversation_id: uuid.UUID, tags: Sequence[str]) -> None:
+        await self.session.execute(
+            update(conversations).where(conversations.c.id == conversation_id)
+            .values(tags=list(tags))
+        )
 
     async def conversation_messages(self, conversation_id: uuid.UUID) -> Sequence[RowMapping]:
         query = (

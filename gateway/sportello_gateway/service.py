@@ -1,4 +1,5 @@
-"""The gateway's rules: how each event updates the read model, and how the read model is shown."""
+"""The gateway's rules for the events: how each one updates the read model and the timeline.
+(How the read model is shown: queries.py; notes and tags: notes_and_tags.py.)"""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import RowMapping
 
 from sportello.contracts import (
     ConversationAssigned,
+    ConversationEscalated,
     ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
@@ -18,32 +19,32 @@ from sportello.contracts import (
     MessageReceived,
     MessageScored,
     ReplyRequested,
+    SlaStage,
 )
 from sportello.db import Tx
-from sportello.http.problems import NotFound
-from sportello_gateway import cursor
-from sportello_gateway.repository import Assignee, GatewayRepository
+from sportello_gateway.repository import GatewayRepository
 from sportello_gateway.schemas import (
     AgentOut,
-    AssignmentOut,
-    AuthorOut,
+    AssignmentChangeOut,
     ConversationCounts,
-    ConversationDetail,
-    ConversationOut,
-    ConversationPage,
-    CustomerOut,
-    FactorOut,
     FirstResponseSeconds,
-    MessageOut,
     MetricsSummary,
-    ScoreOut,
-    SentimentOut,
-    SlaOut,
-    TrajectoryOut,
+    StatusChangeOut,
     Volume,
 )
+from sportello_gateway.timeline import TimelineRepository
 
 log = structlog.get_logger(__name__)
+
+# The list's SLA filter in three words. The priority service's stages split the allowed business
+# time at 50/75/90/100 %; an agent cares whether to act now: still fine (under 75 %), at risk
+# (75 % or more, not yet missed), or breached. No clock running reads as NULL ("none").
+_SLA_STATE: dict[str, str] = {"on_track": "ok", "halfway": "ok", "at_risk": "at_risk",
+                              "critical": "at_risk", "breached": "breached"}
+
+
+def sla_state_of(stage: SlaStage | None) -> str | None:
+    return _SLA_STATE[stage] if stage is not None else None
 
 # -- events -> read model -----------------------------------------------------------------------
 
@@ -57,8 +58,8 @@ async def record_received(tx: Tx, event: MessageReceived) -> None:
              text=event.text, received_at=event.received_at, account=event.account,
              visibility=event.visibility, flags=list(event.flags))
     )
-    await repo.ensure_conversation(event.conversation_id, event.customer_id)
-    await repo.recompute_from_messages(event.conversation_id)
+    await _message_known(tx, repo, event.message_id, event.conversation_id, event.customer_id,
+                         event.sent_at)
 
 
 async def record_reply_requested(tx: Tx, event: ReplyRequested) -> None:
@@ -71,8 +72,20 @@ async def record_reply_requested(tx: Tx, event: ReplyRequested) -> None:
              received_at=event.requested_at, account=event.account, visibility=event.visibility,
              agent_reply=True, agent_id=event.agent_id)
     )
-    await repo.ensure_conversation(event.conversation_id, event.customer_id)
-    await repo.recompute_from_messages(event.conversation_id)
+    await _message_known(tx, repo, event.message_id, event.conversation_id, event.customer_id,
+                         event.requested_at)
+
+
+async def _message_known(tx: Tx, repo: GatewayRepository, message_id: uuid.UUID,
+                         conversation_id: uuid.UUID, customer_id: uuid.UUID,
+                         sent_at: datetime) -> None:
+    await repo.ensure_conversation(conversation_id, customer_id)
+    await repo.recompute_from_messages(conversation_id)  # locks the row: the next two are safe
+    await repo.recompute_search_document(conversation_id)
+    # Keyed by the message's id: the same message again (any envelope) adds no second entry.
+    await TimelineRepository(tx.session).add(entry_id=message_id, conversation_id=conversation_id,
+                                             kind="message", occurred_at=sent_at,
+                                             message_id=message_id)
 
 
 async def record_delivery(tx: Tx, event: MessageDeliveryUpdated) -> None:
@@ -105,6 +118,8 @@ async def record_scored(tx: Tx, event: MessageScored) -> None:
     # the scored events arrive in.
     await repo.raise_priority(event.conversation_id, event.customer_id,
                               event.conversation_priority)
+    # After raise_priority, which holds the conversation's row lock.
+    await repo.recompute_sentiment(event.conversation_id)
 
 
 async def record_prioritised(tx: Tx, event: ConversationPrioritised) -> None:
@@ -114,28 +129,52 @@ async def record_prioritised(tx: Tx, event: ConversationPrioritised) -> None:
              priority_breakdown=[f.model_dump(mode="json") for f in event.breakdown],
              sla=event.sla.model_dump(mode="json") if event.sla else None,
              sla_deadline=event.sla.deadline if event.sla else None,
+             sla_state=sla_state_of(event.sla.stage if event.sla else None),
              sentiment_trajectory=event.trajectory.model_dump(mode="json")
              if event.trajectory else None),
     )
 
 
-async def record_assigned(tx: Tx, event: ConversationAssigned) -> None:
+async def record_assigned(tx: Tx, event: ConversationAssigned, event_id: uuid.UUID) -> None:
+    agent = event.agent
     await _record_assignment(
         tx, event.conversation_id, event.customer_id, event.sequence,
-        dict(assignment_state="assigned", agent_id=event.agent.id, agent_name=event.agent.name,
-             agent_team=event.agent.team, assigned_at=event.assigned_at),
+        dict(assignment_state="assigned", agent_id=agent.id, agent_name=agent.name,
+             agent_team=agent.team, team=agent.team, assigned_at=event.assigned_at),
     )
+    change = AssignmentChangeOut(
+        action="transferred" if event.reason == "transfer" else "assigned",
+        agent=AgentOut(id=agent.id, name=agent.name, team=agent.team), agent_id=agent.id,
+        team=agent.team, reason=event.reason, previous_agent_id=event.previous_agent_id,
+        note=None)
+    await _timeline_assignment(tx, event_id, event.conversation_id, event.assigned_at,
+                               event.sequence, change)
 
 
-async def record_queued(tx: Tx, event: ConversationQueued) -> None:
+async def record_queued(tx: Tx, event: ConversationQueued, event_id: uuid.UUID) -> None:
+    # Queued for a team (or for nobody in particular): that team's agents see it meanwhile.
     await _record_assignment(
         tx, event.conversation_id, event.customer_id, event.sequence,
         dict(assignment_state="queued", agent_id=None, agent_name=None, agent_team=None,
-             assigned_at=None),
+             team=event.team, assigned_at=None),
     )
+    change = AssignmentChangeOut(action="queued", agent=None, agent_id=None, team=event.team,
+                                 reason=event.reason, previous_agent_id=event.previous_agent_id,
+                                 note=event.note)
+    await _timeline_assignment(tx, event_id, event.conversation_id, event.queued_at,
+                               event.sequence, change)
 
 
-async def record_status_changed(tx: Tx, event: ConversationStatusChanged) -> None:
+async def record_escalated(tx: Tx, event: ConversationEscalated, event_id: uuid.UUID) -> None:
+    """Only a timeline entry: who holds the conversation does not change."""
+    change = AssignmentChangeOut(action="escalated", agent=None, agent_id=event.agent_id,
+                                 team=None, reason=event.stage, previous_agent_id=None, note=None)
+    await _timeline_assignment(tx, event_id, event.conversation_id, event.at, event.sequence,
+                               change)
+
+
+async def record_status_changed(tx: Tx, event: ConversationStatusChanged,
+                                event_id: uuid.UUID) -> None:
     applied = await GatewayRepository(tx.session).apply_status(
         event.conversation_id, event.customer_id, event.sequence,
         dict(status=event.status, resolved_at=event.at if event.status == "resolved" else None),
@@ -143,6 +182,17 @@ async def record_status_changed(tx: Tx, event: ConversationStatusChanged) -> Non
     if not applied:
         log.info("status.stale_ignored", conversation_id=str(event.conversation_id),
                  sequence=event.sequence)
+    # The history keeps every change, even one a newer state already superseded.
+    change = StatusChangeOut(action="resolved" if event.status == "resolved" else "reopened",
+                             reason=event.reason, by=_STATUS_BY.get(event.reason))
+    await TimelineRepository(tx.session).add(
+        entry_id=event_id, conversation_id=event.conversation_id, kind="status",
+        occurred_at=event.at, sequence=event.sequence, detail=change.model_dump(mode="json"))
+
+
+# The event names no actor; its reason says as much as is known.
+_STATUS_BY: dict[str, Any] = {"reopened_by_customer": "customer", "continued_in_private": "customer",
+                              "reopened_by_agent": "agent"}
 
 
 async def _record_assignment(tx: Tx, conversation_id: uuid.UUID, customer_id: uuid.UUID,
@@ -155,39 +205,14 @@ async def _record_assignment(tx: Tx, conversation_id: uuid.UUID, customer_id: uu
                  sequence=sequence)
 
 
-# -- read model -> API --------------------------------------------------------------------------
+async def _timeline_assignment(tx: Tx, event_id: uuid.UUID, conversation_id: uuid.UUID,
+                               at: datetime, sequence: int, change: AssignmentChangeOut) -> None:
+    await TimelineRepository(tx.session).add(
+        entry_id=event_id, conversation_id=conversation_id, kind="assignment", occurred_at=at,
+        sequence=sequence, detail=change.model_dump(mode="json"))
 
 
-async def list_conversations(tx: Tx, *, status: str | None, assignee: Assignee | None,
-                             limit: int, cursor_text: str | None) -> ConversationPage:
-    after = cursor.decode(cursor_text) if cursor_text is not None else None
-    # One row more than asked tells whether another page exists without a count.
-    rows = await GatewayRepository(tx.session).list_conversations(
-        status=status, assignee=assignee, after=after, limit=limit + 1
-    )
-    items = [_conversation(row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = cursor.encode(
-            cursor.Position(priority=last["priority"], opened_at=last["opened_at"], id=last["id"])
-        )
-    return ConversationPage(items=items, next_cursor=next_cursor)
-
-
-async def get_conversation(tx: Tx, conversation_id: uuid.UUID) -> ConversationDetail:
-    repo = GatewayRepository(tx.session)
-    row = await repo.get_conversation(conversation_id)
-    if row is None:
-        raise NotFound(f"No conversation {conversation_id}.")
-    messages = [_message(message) for message in await repo.conversation_messages(conversation_id)]
-    breakdown = row["priority_breakdown"]
-    trajectory = row["sentiment_trajectory"]
-    return ConversationDetail(
-        **_conversation(row).model_dump(), messages=messages,
-        priority_breakdown=[FactorOut.model_validate(f) for f in breakdown] if breakdown else None,
-        sentiment_trajectory=TrajectoryOut.model_validate(trajectory) if trajectory else None,
-    )
+# -- read model -> API (the conversations themselves: queries.py) -------------------------------
 
 
 async def metrics_summary(tx: Tx, since: datetime) -> MetricsSummary:
@@ -215,58 +240,3 @@ async def metrics_summary(tx: Tx, since: datetime) -> MetricsSummary:
     )
 
 
-def _conversation(row: RowMapping) -> ConversationOut:
-    agent = None
-    if row["agent_id"] is not None:
-        agent = AgentOut(id=row["agent_id"], name=row["agent_name"], team=row["agent_team"])
-    sentiment = None
-    if row["sentiment_label"] is not None:
-        sentiment = SentimentOut(label=row["sentiment_label"], score=row["sentiment_score"])
-    return ConversationOut(
-        id=row["id"],
-        customer=CustomerOut(id=row["customer_id"], display_name=row["customer_display_name"]),
-        channel=row["channel"],
-        status=row["status"],
-        resolved_at=row["resolved_at"],
-        assignment=AssignmentOut(state=row["assignment_state"], agent=agent,
-                                 assigned_at=row["assigned_at"]),
-        priority=row["priority"],
-        priority_band=row["priority_band"],
-        sla=SlaOut.model_validate(row["sla"]) if row["sla"] else None,
-        sentiment=sentiment,
-        opened_at=row["opened_at"],
-        last_message_at=row["last_message_at"],
-        message_count=row["message_count"],
-        first_response_at=row["first_response_at"],
-    )
-
-
-def _message(row: RowMapping) -> MessageOut:
-    score = None
-    if row["score"] is not None:
-        score = ScoreOut(
-            value=row["score"],
-            sentiment=SentimentOut(label=row["sentiment_label"], score=row["sentiment_score"]),
-            breakdown=[FactorOut(**factor) for factor in row["breakdown"]],
-            scorer=row["scorer"],
-        )
-    author = None
-    if row["author_id"] is not None:
-        author = AuthorOut(id=row["author_id"], display_name=row["author_display_name"])
-    return MessageOut(
-        id=row["id"], channel=row["channel"], external_id=row["external_id"],
-        direction=row["direction"], author=author, agent_id=row["agent_id"],
-        account=row["account"], visibility=row["visibility"], flags=row["flags"],
-        text=row["text"], sent_at=row["sent_at"], delivery_status=_delivery_status(row),
-        delivery_error=row["delivery_error"], score=score,
-    )
-
-
-def _delivery_status(row: RowMapping) -> str | None:
-    """The stored status once an update came; before that, what the message's own event says:
-    a reply waits to be sent, an outbound message seen on the platform was sent."""
-    if row["delivery_status"] is not None:
-        return str(row["delivery_status"])
-    if row["agent_reply"]:
-        return "pending"
-    return "sent" if row["direction"] == "outbound" else None

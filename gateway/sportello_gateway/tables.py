@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Double,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -22,9 +23,10 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 from sportello.db import messaging_tables
+from sportello.db.idempotency import idempotency_table
 
 metadata = MetaData(schema="gateway")
 
@@ -65,6 +67,22 @@ conversations = Table(
     Column("agent_name", Text, nullable=True),
     Column("agent_team", Text, nullable=True),
     Column("assigned_at", DateTime(timezone=True), nullable=True),
+    # The team that owns the conversation: the assigned agent's, or the one it is queued for
+    # (NULL when the queue names none). Agents with a team scope see their teams' conversations.
+    Column("team", Text, nullable=True),
+    # The latest scored inbound message's sentiment, recomputed from the messages on every
+    # message.scored, so the list can filter on it (see repository.recompute_sentiment).
+    Column("sentiment_label", Text, nullable=True),
+    Column("sentiment_score", Double, nullable=True),
+    # ok / at_risk / breached / NULL (no clock), from the SLA stage of conversation.prioritised
+    # (see service.sla_state_of for the mapping).
+    Column("sla_state", Text, nullable=True),
+    # Sorted, normalised tags, replaced by the tag endpoints.
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    # The customer's name and the messages' text (simple configuration), recomputed from the
+    # messages on every message event; one GIN index on 1M conversations instead of one on 10M
+    # messages, so a search combines with the other filters in one bitmap on this table.
+    Column("search_document", TSVECTOR, nullable=True),
     # The list's order is (priority DESC, opened_at, id); one index per way of filtering it, so a
     # page is a short index range scan whatever the table's size.
     Index("conversations_list", text("priority DESC"), "opened_at", "id",
@@ -72,6 +90,20 @@ conversations = Table(
     Index("conversations_list_by_status", "status", text("priority DESC"), "opened_at", "id",
           postgresql_where=_VISIBLE),
     Index("conversations_list_by_agent", "agent_id", text("priority DESC"), "opened_at", "id",
+          postgresql_where=_VISIBLE),
+    # The inbox: open conversations of a team, or held by an agent, by priority; then the other
+    # two sorts over a status. Every other filter is checked along one of these scans, except
+    # the selective ones with GIN indexes (tags, full text) that the planner may start from.
+    Index("conversations_inbox_by_team", "status", "team", text("priority DESC"), "opened_at",
+          "id", postgresql_where=_VISIBLE),
+    Index("conversations_inbox_by_agent", "status", "agent_id", text("priority DESC"),
+          "opened_at", "id", postgresql_where=_VISIBLE),
+    Index("conversations_inbox_by_sla", "status", "sla_deadline", "id",
+          postgresql_where=_VISIBLE),
+    Index("conversations_inbox_by_activity", "status", text("last_message_at DESC"),
+          text("id DESC"), postgresql_where=_VISIBLE),
+    Index("conversations_tags", "tags", postgresql_using="gin", postgresql_where=_VISIBLE),
+    Index("conversations_search", "search_document", postgresql_using="gin",
           postgresql_where=_VISIBLE),
     # Summary: current open counts per assignment state, and first responses since a moment.
     Index("conversations_open_by_state", "assignment_state",
@@ -128,4 +160,27 @@ messages = Table(
           postgresql_where=text("received_at IS NOT NULL")),
 )
 
+# What happened to a conversation, in order: its messages (the content stays in messages),
+# assignment changes, status changes, internal notes and tag changes. Keyed by the event's id (a
+# message's id, a note's id) so a redelivered event adds nothing; ordered by when it happened,
+# then the event's own sequence, then arrival (position) for a total order a cursor can hold.
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("conversation_id", Uuid, nullable=False),
+    Column("kind", Text, nullable=False),  # message / assignment / status / note / tags
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("sequence", BigInteger, nullable=False, server_default="0"),
+    Column("position", BigInteger, Identity(always=False), nullable=False),
+    Column("message_id", Uuid, nullable=True),
+    # Kind-specific: who, which agent and team, why, the note's text, the tags added/removed.
+    Column("detail", JSON().with_variant(JSONB(), "postgresql"), nullable=False,
+           server_default="{}"),
+    Index("timeline_conversation_order", "conversation_id", "occurred_at", "sequence",
+          "position"),
+)
+
 outbox, inbox = messaging_tables(metadata)
+# POSTs (notes, tags, CSAT) honour Idempotency-Key (sportello.http.idempotency).
+idempotency_keys = idempotency_table(metadata)

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sportello.db import messaging_tables
+from sportello.db.idempotency import idempotency_table
 
 metadata = MetaData(schema="ingest")
 _JSON = JSON().with_variant(JSONB(), "postgresql")
@@ -243,3 +244,5 @@ chat_sessions = Table(
 )
 
 outbox, inbox = messaging_tables(metadata)
+# Agents' POSTs honour Idempotency-Key (sportello.http.idempotency): a retried reply is never sent twice.
+idempotency_keys = idempotency_table(metadata)

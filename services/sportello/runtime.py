@@ -26,9 +26,11 @@ from sportello.bus.base import Bus, Subscription
 from sportello.db.database import Database, create_engine
 from sportello.db.migrations import upgrade
 from sportello.db.relay import OutboxRelay
-from sportello.http.auth import TokenAuth, parse_tokens
+from sportello.http.auth import authenticator_from
 from sportello.http.middleware import install_observability
+from sportello.http.openapi import document_security
 from sportello.http.problems import install_problem_handlers, problem_response
+from sportello.http.rate_limit import install_rate_limits
 from sportello.observability.logging import configure_logging
 from sportello.settings import ServiceSettings
 
@@ -59,6 +61,12 @@ class Component:
     on_start: Callable[[Context], Awaitable[None]] | None = None
     # Long-running loops (e.g. a periodic sweep) started with the workers.
     background: Callable[[Context], list[Awaitable[None]]] = lambda ctx: []
+    # Run once per stop, first (before consumers and relays stop), in every role: releases what
+    # on_start opened (clients, connections, open streams).
+    on_stop: Callable[[Context], Awaitable[None]] | None = None
+    # Adjusts the app once it is built (routes that must come after every router, the OpenAPI
+    # document); called in every role.
+    on_app: Callable[[FastAPI], None] | None = None
 
 
 def context_of(name: str) -> Callable[[Request], Context]:
@@ -139,6 +147,12 @@ class Runtime:
 
     async def stop(self) -> None:
         log.info("runtime.stopping")
+        for component in self.components:
+            if component.on_stop is not None and component.name in self.contexts:
+                try:
+                    await component.on_stop(self.contexts[component.name])
+                except Exception:  # what follows (commits, relays) matters more
+                    log.exception("runtime.on_stop_failed", component=component.name)
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -196,7 +210,7 @@ def create_app(
     configure_logging(settings.log_level, json=settings.log_json,
                       service="+".join(c.name for c in components))
     runtime = Runtime(components, settings, bus=bus, migrate_on_start=migrate_on_start)
-    auth = TokenAuth(parse_tokens(settings.api_tokens.get_secret_value()))
+    auth = authenticator_from(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -211,10 +225,15 @@ def create_app(
     app.state.runtime = runtime
     app.state.auth = auth
     install_problem_handlers(app)
+    install_rate_limits(app, settings, service="+".join(c.name for c in components))  # inside observability
     install_observability(app, service="+".join(c.name for c in components))
     app.include_router(_health_router(runtime))
     if settings.role in ("api", "all"):
         for component in components:
             for router in component.routers:
                 app.include_router(router)
+    document_security(app)  # 401/403/429 on protected operations; before on_app, which may wrap it
+    for component in components:
+        if component.on_app is not None:
+            component.on_app(app)
     return app

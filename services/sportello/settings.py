@@ -41,6 +41,29 @@ class ServiceSettings(BaseSettings):
     # agent, integration. Tokens are secrets: SecretStr keeps them out of reprs and logs.
     api_tokens: SecretStr = SecretStr("")
 
+    # JWT bearer tokens (OIDC access tokens) for agents, next to the API keys. Any of the three key
+    # sources turns them on: an HS256 secret (at least 32 characters), PEM public keys (RS*/PS*/ES*,
+    # concatenated), or the identity provider's JWKS document (JSON, keys chosen by ``kid``).
+    jwt_secret: SecretStr = SecretStr("")
+    jwt_public_keys: str = ""
+    jwt_jwks: str = ""
+    jwt_issuer: str = ""  # the expected ``iss``; empty: not checked (set it in production)
+    jwt_audience: str = "sportello"  # accepted ``aud`` values, comma separated; empty: not checked
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)  # clock skew tolerated on exp/nbf/iat
+    jwt_roles_claim: str = "roles"  # dotted path; Keycloak's realm_access.roles is always read too
+    jwt_teams_claim: str = "teams"
+    jwt_agent_claim: str = "sportello_agent_id"  # falls back to ``sub``
+
+    # Token buckets per replica: "class=rate/burst" (requests per second / bucket size). Classes: the
+    # roles (JWT callers), api_key (every API key, per key), unauthenticated (failed credentials, per
+    # client IP: brute force). See sportello.http.rate_limit.
+    rate_limits: str = ("agent=20/100,supervisor=50/200,admin=50/200,integration=5000/10000,"
+                        "api_key=5000/10000,unauthenticated=1/20")
+    rate_limits_enabled: bool = True
+
+    # How long an Idempotency-Key is remembered (its stored response replayed).
+    idempotency_retention_seconds: int = Field(default=86_400, ge=60)
+
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_seconds: float = 0.2
     consumer_batch_size: int = 200

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from sportello.contracts import (
     ConversationAssigned,
     ConversationEscalated,
+    ConversationNoteAdded,
     ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
+    ConversationTagsChanged,
     CrmContactUpdated,
     CrmSynced,
     CustomerMerged,
@@ -59,6 +61,11 @@ CONVERSATIONS_ACTIVITY = Topic(
     "sportello.conversations.activity.v1",
     (ReplyRequested, MessageDeliveryUpdated, ConversationStatusChanged),
 )
+# What agents add to a conversation in the gateway (internal notes, tags), keyed by conversation
+# id. A topic of its own: none of the services reading the activity topic needs these.
+CONVERSATIONS_ANNOTATIONS = Topic(
+    "sportello.conversations.annotations.v1", (ConversationNoteAdded, ConversationTagsChanged),
+)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     MESSAGES_RECEIVED,
@@ -68,6 +75,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     CRM_CONTACTS,
     CUSTOMERS,
     CONVERSATIONS_ACTIVITY,
+    CONVERSATIONS_ANNOTATIONS,
 )
 
 
@@ -100,3 +108,5 @@ class Groups:
     # Outbound webhooks: fans every catalogued event out to the subscriptions (durable queue).
     CRM_SYNC_WEBHOOKS = "sportello.crm-sync.webhooks"
     GATEWAY_READ_MODEL = "sportello.gateway.read-model"
+    # The KPI aggregator: its own group so reports never slow the read model, nor the reverse.
+    GATEWAY_KPI = "sportello.gateway.kpi"

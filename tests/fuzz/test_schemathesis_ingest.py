@@ -434,8 +434,6 @@ async def test_fixed_bug_stays_fixed(target: Target, build: Any) -> None:
         assert answer.headers["content-type"].startswith(PROBLEM_JSON), answer.text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-4: every 422 is documented as application/json HTTPValidationError "
-                                       "but answered as application/problem+json")
 async def test_documented_422_matches_what_is_sent(target: Target) -> None:
     answer = await target.client.get("/v1/customers/not-a-uuid", headers=auth("admin"))
     assert answer.status_code == 422

@@ -15,6 +15,7 @@ from sportello.contracts import (
     AgentRef,
     Author,
     ConversationAssigned,
+    ConversationEscalated,
     ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
@@ -64,7 +65,7 @@ def scored(message: MessageReceived, *, score: float, conversation_priority: flo
 
 
 def prioritised(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int, *,
-                priority: float, at: datetime, stage: str | None = "on_track",
+                priority: float, at: datetime, stage: str | None = "on_track", band: str = "normal",
                 moods: Sequence[tuple[uuid.UUID, str, float]] = ()) -> ConversationPrioritised:
     """``moods``: (message id, label, score) of the inbound messages so far, a minute apart."""
     points = [SentimentPoint(message_id=m, at=at + timedelta(minutes=i), label=label,  # type: ignore[arg-type]
@@ -81,7 +82,7 @@ def prioritised(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: in
                    risk=1.0 if stage == "breached" else 0.2) if stage else None
     return ConversationPrioritised(
         conversation_id=conversation_id, customer_id=customer_id, priority=priority,
-        band="normal", weights_profile="default",
+        band=band, weights_profile="default",  # type: ignore[arg-type]
         breakdown=(PriorityFactor(factor="base", contribution=5, value=1, weight=5, reason="base"),
                    PriorityFactor(factor="sla", contribution=priority - 5, value=1, weight=15,
                                   reason=f"sequence {sequence}")),
@@ -91,18 +92,31 @@ def prioritised(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: in
 
 def assigned(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int, *,
              agent_id: uuid.UUID | None = None, name: str = "Bea", team: str = "care",
-             at: datetime) -> ConversationAssigned:
+             at: datetime, reason: str = "new",
+             previous_agent_id: uuid.UUID | None = None) -> ConversationAssigned:
     return ConversationAssigned(
         conversation_id=conversation_id, customer_id=customer_id,
-        agent=AgentRef(id=agent_id or uuid.uuid4(), name=name, team=team), reason="new",
-        priority=0, sequence=sequence, assigned_at=at,
+        agent=AgentRef(id=agent_id or uuid.uuid4(), name=name, team=team),
+        reason=reason,  # type: ignore[arg-type]
+        priority=0, sequence=sequence, assigned_at=at, previous_agent_id=previous_agent_id,
     )
 
 
 def queued(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int, *,
-           at: datetime) -> ConversationQueued:
+           at: datetime, team: str | None = None, reason: str = "new",
+           note: str | None = None) -> ConversationQueued:
     return ConversationQueued(conversation_id=conversation_id, customer_id=customer_id,
-                              priority=0, sequence=sequence, queued_at=at)
+                              priority=0, sequence=sequence, queued_at=at, team=team,
+                              reason=reason,  # type: ignore[arg-type]
+                              note=note)
+
+
+def escalated(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int, *,
+              at: datetime, agent_id: uuid.UUID | None = None,
+              stage: str = "at_risk") -> ConversationEscalated:
+    return ConversationEscalated(conversation_id=conversation_id, customer_id=customer_id,
+                                 agent_id=agent_id, stage=stage, deadline=None,
+                                 sequence=sequence, at=at)
 
 
 def reply(conversation_id: uuid.UUID, customer_id: uuid.UUID, requested_at: datetime, *,
@@ -140,11 +154,14 @@ def envelope(event: Event) -> Envelope:
     return Envelope.wrap(event, source="test", correlation_id="c", subject=subject)
 
 
-async def apply(db: Database, events: Sequence[Event]) -> None:
-    """Run the gateway's handlers directly, one transaction per event, as the bus edge would."""
-    for event in events:
+async def apply(db: Database, events: Sequence[Event | Envelope]) -> None:
+    """Run the gateway's handlers directly, one transaction per event, as the bus edge would
+    (without its inbox: a redelivery here reaches the handler, which must absorb it). Pass an
+    Envelope to choose the event id (a redelivery keeps its id)."""
+    for item in events:
+        wrapped = item if isinstance(item, Envelope) else envelope(item)
         async with db.transaction() as tx:
-            await ROUTES[type(event)](tx, event, envelope(event))
+            await ROUTES[type(wrapped.data)](tx, wrapped.data, wrapped)
 
 
 async def publish(app: FastAPI, events: Sequence[Event]) -> None:

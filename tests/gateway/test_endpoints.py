@@ -115,11 +115,24 @@ async def test_roles(database_url: str) -> None:
 async def test_openapi_documents_the_endpoints(database_url: str) -> None:
     async with running_app([COMPONENT], database_url) as (_, client):
         paths = (await client.get("/openapi.json")).json()["paths"]
-    for path in ("/v1/conversations", "/v1/conversations/{conversation_id}",
-                 "/v1/metrics/summary"):
-        operation = paths[path]["get"]
+    documented = {
+        ("get", "/v1/conversations", "200"), ("get", "/v1/conversations/{conversation_id}", "200"),
+        ("get", "/v1/conversations/{conversation_id}/timeline", "200"),
+        ("post", "/v1/conversations/{conversation_id}/notes", "201"),
+        ("put", "/v1/conversations/{conversation_id}/tags", "200"),
+        ("post", "/v1/conversations/{conversation_id}/tags", "200"),
+        ("delete", "/v1/conversations/{conversation_id}/tags/{tag}", "200"),
+        ("get", "/v1/metrics/summary", "200"),
+    }
+    for method, path, status in documented:
+        operation = paths[path][method]
         assert operation["summary"]
-        assert "$ref" in operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert "$ref" in operation["responses"][status]["content"]["application/json"]["schema"]
+        assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    for method, path in (("post", "/v1/conversations/{conversation_id}/notes"),
+                         ("put", "/v1/conversations/{conversation_id}/tags")):
+        assert "404" in paths[path][method]["responses"]
+        assert "requestBody" in paths[path][method]
 
 
 async def _page_through(client: httpx.AsyncClient, limit: int, **params: str) -> list[str]:

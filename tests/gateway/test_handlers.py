@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from sportello.contracts import Event
 from sportello.db import Database
@@ -21,6 +21,7 @@ from tests.gateway.builders import (
     apply,
     assigned,
     delivery,
+    prioritised,
     queued,
     received,
     reply,
@@ -249,3 +250,57 @@ async def test_recomputes_from_two_topics_at_once_lose_nothing(db: Database) -> 
     row = (await snapshot(db, conversation_id))["conversation"]
     assert row["message_count"] == 3
     assert row["first_response_at"] == T0 + timedelta(minutes=3)
+
+
+@pytest.mark.parametrize(("stage", "state"), [
+    ("on_track", "ok"), ("halfway", "ok"), ("at_risk", "at_risk"), ("critical", "at_risk"),
+    ("breached", "breached"), (None, None),
+])
+async def test_sla_state_is_derived_from_the_stage(db: Database, stage: str | None,
+                                                   state: str | None) -> None:
+    conversation_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    await apply(db, [received(conversation_id, customer_id, T0),
+                     prioritised(conversation_id, customer_id, 1, priority=50, at=T0,
+                                 stage=stage)])
+    row = (await snapshot(db, conversation_id))["conversation"]
+    assert row["sla_state"] == state
+    assert row["sla_deadline"] == (T0 + timedelta(hours=4) if stage else None)
+
+
+async def test_team_follows_the_assignment_or_the_queue(db: Database) -> None:
+    conversation_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    await apply(db, [received(conversation_id, customer_id, T0),
+                     queued(conversation_id, customer_id, 1, at=T0, team="care")])
+    assert (await snapshot(db, conversation_id))["conversation"]["team"] == "care"
+    await apply(db, [assigned(conversation_id, customer_id, 2, team="claims", at=T0)])
+    assert (await snapshot(db, conversation_id))["conversation"]["team"] == "claims"
+    await apply(db, [queued(conversation_id, customer_id, 3, at=T0)])  # no team named
+    assert (await snapshot(db, conversation_id))["conversation"]["team"] is None
+
+
+async def test_sentiment_is_the_latest_sent_scored_message_whatever_the_arrival(
+    db: Database,
+) -> None:
+    conversation_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    early = received(conversation_id, customer_id, T0)
+    late = received(conversation_id, customer_id, T0 + timedelta(minutes=5))
+    await apply(db, [late, early,
+                     scored(late, score=10, conversation_priority=10, label="positive",
+                            sentiment=0.7),
+                     scored(early, score=10, conversation_priority=10, label="negative",
+                            sentiment=-0.7)])
+    row = (await snapshot(db, conversation_id))["conversation"]
+    assert (row["sentiment_label"], row["sentiment_score"]) == ("positive", 0.7)
+
+
+async def test_search_document_holds_the_name_and_every_message(db: Database) -> None:
+    conversation_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    await apply(db, [
+        received(conversation_id, customer_id, T0, text="Parcel lost", author="Ada Lovelace"),
+        reply(conversation_id, customer_id, T0 + timedelta(minutes=1), text="Sorry about that"),
+    ])
+    async with db.transaction() as tx:
+        lexemes = (await tx.session.execute(
+            select(func.tsvector_to_array(conversations.c.search_document))
+            .where(conversations.c.id == conversation_id))).scalar_one()
+    assert sorted(lexemes) == ["about", "ada", "lost", "lovelace", "parcel", "sorry", "that"]

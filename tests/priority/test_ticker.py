@@ -53,7 +53,7 @@ async def test_weights_changed_through_another_replica_apply_to_the_recomputatio
         other_replica = app.state.contexts["priority"]
         async with other_replica.db.transaction() as tx:
             await configuration.put_weights(tx, f"brand:{brand}", Weights(**ONLY_SENTIMENT),
-                                            "supervisor:…test")
+                                            "supervisor:token-test")
         reweighed = await eventually(
             lambda: (p := latest(bus, conversation)) and p.reason == "weights_changed" and p)
     assert reweighed.weights_profile == f"brand:{brand}"

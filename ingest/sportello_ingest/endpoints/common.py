@@ -22,8 +22,8 @@ OUTCOME_STATUS = {"accepted": status.HTTP_201_CREATED, "duplicate": status.HTTP_
 
 
 def actor_of(principal: Principal) -> str:
-    """Who did it, for the audit trail: bearer tokens name a role, told apart by their last characters."""
-    return f"{principal.role}:token-{principal.token_hint}"
+    """Who did it, for the audit trail."""
+    return principal.actor
 
 
 def channels_of(ctx: Context) -> Channels:

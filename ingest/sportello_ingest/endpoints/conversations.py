@@ -6,17 +6,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 
 from sportello.http.auth import Principal, require
+from sportello.http.idempotency import idempotent_route, record_within
 from sportello.http.problems import NotFound
 from sportello_ingest import conversations, replies
 from sportello_ingest.endpoints.common import IngestContext, channels_of
 from sportello_ingest.repository import IngestRepository
 from sportello_ingest.schemas import ConversationStatusOut, MessageOut, ReplyIn
 from sportello_ingest.sender import WAKEUP
+from sportello_ingest.tables import idempotency_keys
 
-router = APIRouter(tags=["conversations"])
+# POSTs here honour Idempotency-Key: an agent's retried reply is answered again, never sent twice.
+router = APIRouter(tags=["conversations"], route_class=idempotent_route("ingest", idempotency_keys))
 Agent = Annotated[Principal, Depends(require("agent"))]
 
 
@@ -26,14 +29,17 @@ Agent = Annotated[Principal, Depends(require("agent"))]
              responses={400: {"description": "The channel cannot carry this reply"},
                         404: {"description": "No such conversation"},
                         409: {"description": "The comment already had its one private reply"}})
-async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: IngestContext, _: Agent) -> MessageOut:
+async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: IngestContext, _: Agent,
+                request: Request) -> MessageOut:
     async with ctx.db.transaction() as tx:
         message_id = await replies.queue_reply(tx, channels_of(ctx), conversation_id, body, datetime.now(UTC))
-        stored = await IngestRepository(tx.session).message(message_id)
+        queued = MessageOut.model_validate(await IngestRepository(tx.session).message(message_id))
+        # With the reply it queues: a crash right after the commit still replays, never re-sends.
+        await record_within(request, tx, status.HTTP_202_ACCEPTED, queued)
     wakeup = ctx.state.get(WAKEUP)
     if wakeup is not None:
         wakeup.set()  # the sender in this process goes now rather than at its next poll
-    return MessageOut.model_validate(stored)
+    return queued
 
 
 async def _status(ctx: IngestContext, conversation_id: uuid.UUID,

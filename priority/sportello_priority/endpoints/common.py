@@ -13,5 +13,5 @@ PriorityContext = Annotated[Context, Depends(context_of("priority"))]
 
 
 def who(principal: Principal) -> str:
-    """How a change is attributed (the token's role and last characters, never the token)."""
-    return f"{principal.role}:…{principal.token_hint}"
+    """How a change is attributed (a person's subject, or an API key's role and last characters)."""
+    return principal.actor

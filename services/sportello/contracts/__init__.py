@@ -1,5 +1,6 @@
 """Typed, versioned event contracts shared by every service."""
 
+from sportello.contracts.annotations import ConversationNoteAdded, ConversationTagsChanged
 from sportello.contracts.envelope import Envelope, Event, event_model, registered_events
 from sportello.contracts.events import (
     AgentRef,
@@ -39,9 +40,11 @@ __all__ = [
     "Author",
     "ConversationAssigned",
     "ConversationEscalated",
+    "ConversationNoteAdded",
     "ConversationPrioritised",
     "ConversationQueued",
     "ConversationStatusChanged",
+    "ConversationTagsChanged",
     "CrmContactUpdated",
     "CrmSynced",
     "CustomerMerged",
