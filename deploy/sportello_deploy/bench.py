@@ -25,6 +25,11 @@ measures (its own CPU is in the table); compare runs, not single figures.
 
 First (unless ``--skip-decision``) it times one assignment decision at scale on its own PostgreSQL
 (``decision_bench``: 1,000 agents, 100,000 waiting); ``--only-decision`` runs just that.
+
+Then (unless ``--skip-gateway``) the gateway at scale on its own PostgreSQL (``gateway_bench``:
+``--gateway-conversations`` conversations, 1,000,000 by default, 20,000 with ``--quick``; the data
+set is cached under ``.cache/gateway-bench/``): the inbox query's p50/p99 and a 30-day KPI report,
+in the last line as ``gateway_*`` keys.
 """
 
 from __future__ import annotations
@@ -42,16 +47,17 @@ from typing import Any
 
 import httpx
 
-from sportello_deploy import decision_bench
+from sportello_deploy import decision_bench, gateway_bench
 from sportello_deploy.bench_kafka import raw_kafka_reference
 from sportello_deploy.bench_load import GatewayProbe, Ingest, Tracker, run_step, start_tails
 from sportello_deploy.bench_probes import CpuMeter, LagSampler, kafka_broker_pid, postgres_pid
-from sportello_deploy.bench_report import step_result, summary, table, write_outputs
+from sportello_deploy.bench_report import gateway_keys, step_result, summary, table, write_outputs
 from sportello_deploy.bench_stats import messages_for
 from sportello_deploy.bench_webhook import webhook_round
 from sportello_deploy.private_stack import PrivateStack, private_stack
 
 AGENT_CAPACITY = 50  # the most POST /v1/agents allows per channel
+QUICK_GATEWAY_CONVERSATIONS = 20_000
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -82,10 +88,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-decision", action="store_true",
                         help="run only the end-to-end benchmark")
     decision_bench.add_arguments(parser, prefix="decision-")
+    parser.add_argument("--gateway-conversations", type=int, default=None,
+                        help="size of the gateway benchmark's data set (default 1,000,000; "
+                             f"{QUICK_GATEWAY_CONVERSATIONS:,} with --quick)")
+    parser.add_argument("--skip-gateway", action="store_true",
+                        help="skip the gateway benchmark (inbox and 30-day report at scale)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rates, args.seconds, args.max_messages = "20,50", 3.0, 200
         args.warmup, args.webhook_requests, args.webhook_rounds = 20, 50, 1
+    if args.gateway_conversations is None:
+        args.gateway_conversations = (QUICK_GATEWAY_CONVERSATIONS if args.quick
+                                      else gateway_bench.BenchConfig().conversations)
     args.rate_list = [float(r) for r in args.rates.split(",") if r.strip()]
     return args
 
@@ -166,6 +180,25 @@ def webhook_summary(hooks: list[dict[str, float]]) -> dict[str, float]:
             "webhook_p99_ms": round(statistics.median(r["p99_ms"] for r in hooks), 1)}
 
 
+def run_gateway_stage(args: argparse.Namespace) -> dict[str, Any]:
+    """The gateway at scale before the stack starts (it has the machine to itself); {} if skipped."""
+    if args.skip_gateway:
+        return {}
+    quick = args.quick
+    config = gateway_bench.BenchConfig(
+        conversations=args.gateway_conversations, results_dir=args.results_dir,
+        requests=200 if quick else gateway_bench.BenchConfig.requests,
+        variant_requests=50 if quick else gateway_bench.BenchConfig.variant_requests,
+        report_runs=10 if quick else gateway_bench.BenchConfig.report_runs)
+    print(f"\nGateway benchmark: {config.conversations:,} conversations", flush=True)
+    try:
+        return gateway_bench.run(config)
+    except Exception as exc:
+        # The end-to-end benchmark still runs; the last line says why the gateway figures are missing.
+        print(f"Gateway benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     decision: dict[str, Any] = {}
@@ -174,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.only_decision:
         print(json.dumps(decision))
         return
+    gateway = run_gateway_stage(args)
 
     # Enough agents that nothing queues: the benchmark measures the pipeline, not a full team.
     agents = [{"name": f"agent-{i}", "team": "bench", "capacity": AGENT_CAPACITY, "presence": "online"}
@@ -195,11 +229,11 @@ def main(argv: list[str] | None = None) -> None:
                              for r in hooks))
     if not measured["pids"].keys() >= {"kafka", "postgres"}:
         text += "\n\n(CPU: the Kafka broker's or PostgreSQL's pid was not found; services only)"
-    final = summary(steps, raw, {**decision, **webhook_summary(hooks)})
+    final = summary(steps, raw, {**decision, **webhook_summary(hooks), **gateway_keys(gateway)})
     result = {"started_at": started_at.isoformat(), "argv": sys.argv[1:] if argv is None else argv,
               "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "machine": {"cpus": os.cpu_count(), "loadavg_after": os.getloadavg()},
-              **measured, "decision": decision, "summary": final}
+              **measured, "decision": decision, "gateway": gateway, "summary": final}
     folder = write_outputs(result, text, args.results_dir, started_at)
     final["results_dir"] = str(folder)
     print(text)

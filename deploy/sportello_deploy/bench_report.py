@@ -93,6 +93,11 @@ def summary(steps: Sequence[Mapping[str, Any]], raw: Mapping[str, Any] | None,
     return out
 
 
+def gateway_keys(gateway: Mapping[str, Any]) -> dict[str, Any]:
+    """The gateway benchmark's summary for the last line, each key prefixed ``gateway_``."""
+    return {f"gateway_{key}": value for key, value in gateway.items()}
+
+
 def _fmt(value: Any, width: int = 7) -> str:
     if value is None:
         return f"{'-':>{width}}"
