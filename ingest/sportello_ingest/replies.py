@@ -28,12 +28,13 @@ async def queue_reply(tx: Tx, channels: Channels, conversation_id: uuid.UUID, re
     if conversation is None:
         raise NotFound(f"No conversation {conversation_id}.")
     adapter = channels.for_channel(conversation.channel)
+    text = signed(reply.text, reply.signature, conversation.channel)
     last_public = await repo.last_inbound(conversation_id, "public")
     last_private = await repo.last_inbound(conversation_id, "private")
     recipient = await repo.identity_of(conversation.customer_id,
                                        adapter.recipient_platform(conversation.channel))
     context = ReplyContext(
-        visibility=reply.visibility, text=reply.text, has_template=reply.template is not None,
+        visibility=reply.visibility, text=text, has_template=reply.template is not None,
         last_public_external_id=last_public["external_id"] if last_public else None,
         last_private_at=last_private["sent_at"] if last_private else None,
         private_recipient_id=recipient, now=now)
@@ -54,14 +55,26 @@ async def queue_reply(tx: Tx, channels: Channels, conversation_id: uuid.UUID, re
         id=message_id, conversation_id=conversation_id, customer_id=conversation.customer_id,
         channel=channel, account=conversation.account, external_id=None,
         direction="outbound", visibility=reply.visibility, author_id=f"agent:{reply.agent_id or 'unknown'}",
-        text=reply.text, sent_at=now, received_at=now, reply_to=target, flags=flags, subject=subject,
+        text=text, sent_at=now, received_at=now, reply_to=target, flags=flags, subject=subject,
         delivery_status="pending", agent_id=reply.agent_id, template=reply.template))
     await repo.enqueue(message_id, conversation.account, now)
     await tx.outbox.add(ReplyRequested(
         message_id=message_id, conversation_id=conversation_id, customer_id=conversation.customer_id,
         channel=channel, account=conversation.account, visibility=reply.visibility,
-        text=reply.text, agent_id=reply.agent_id, requested_at=now), subject=str(conversation_id))
+        text=text, agent_id=reply.agent_id, requested_at=now), subject=str(conversation_id))
     return message_id
+
+
+def signed(text: str, signature: str | None, channel: str) -> str:
+    """The reply as the customer reads it: with the agent's sign-off in the channel's custom, so a
+    customer talking to a team still knows who owns their case."""
+    if signature is None:
+        return text
+    if channel == "x":  # care teams on X sign with a caret and initials: "... ^GR"
+        return f"{text} {signature if signature.startswith('^') else '^' + signature}"
+    if channel == "email":
+        return f"{text}\n\n{signature}"
+    return f"{text}\n— {signature}"
 
 
 async def send_request(repo: IngestRepository, adapter: ChannelAdapter,

@@ -20,6 +20,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000),
                  AfterValidator(storable_text)]
 MessageTime = Annotated[AwareDatetime, AfterValidator(plausible_time)]
+Signature = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+                      AfterValidator(storable_text)]
 Flag = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 Visibility = Literal["public", "private"]
 
@@ -77,6 +79,11 @@ class ReplyIn(BaseModel):
         description="public: answer the customer's post in public; private: a direct message (for a "
                     "Facebook or Instagram comment without a private thread yet, the one private reply).")
     agent_id: Name | None = None
+    signature: Signature | None = Field(
+        default=None, examples=["GR"],
+        description="The agent's sign-off, added the way the channel expects: ` ^GR` on X (the care "
+                    "teams' convention), a closing line on e-mail, `— GR` elsewhere. It counts toward "
+                    "the channel's length limit.")
     in_reply_to_message_id: uuid.UUID | None = Field(
         default=None, description="The message to answer; defaults to the customer's latest one.")
     template: dict[str, Any] | None = Field(

@@ -262,6 +262,10 @@ async def test_public_reply_over_280_characters_is_refused_up_front(
     response = await client.post(f"/v1/conversations/{conversation}/replies", headers=auth("agent"),
                                  json={"text": "x" * 281, "visibility": "public"})
     assert response.status_code == 400 and "280" in response.json()["detail"]
+    # The agent's sign-off counts: 277 characters fit alone, with " ^GR" they make 281.
+    signed = await client.post(f"/v1/conversations/{conversation}/replies", headers=auth("agent"),
+                               json={"text": "x" * 277, "visibility": "public", "signature": "GR"})
+    assert signed.status_code == 400 and "280" in signed.json()["detail"]
     missing = await client.post(f"/v1/conversations/{uuid.uuid4()}/replies", headers=auth("agent"),
                                 json={"text": "hi"})
     assert missing.status_code == 404
