@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from sportello.runtime import Component
+from sportello_gateway.canned.endpoints import router as canned_router
 from sportello_gateway.edge.lifecycle import fit_edge, start_edge, stop_edge
 from sportello_gateway.edge.stream import router as stream_router
 from sportello_gateway.endpoints import router
@@ -17,7 +18,7 @@ COMPONENT = Component(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     settings_cls=GatewaySettings,
-    routers=(router, kpi_router, stream_router),
+    routers=(router, kpi_router, canned_router, stream_router),
     subscriptions=lambda ctx: [*subscriptions(ctx), *kpi_subscriptions(ctx)],
     # The edge: the live stream and, with upstream URLs configured, the proxy and merged OpenAPI.
     on_start=start_edge,
