@@ -8,6 +8,7 @@ checkpoints, the ``score`` command and the tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sportello.contracts import PriorityFactor
 from sportello_priority.analysis import TextAnalysis
@@ -78,3 +79,29 @@ def intrinsic(breakdown: tuple[PriorityFactor, ...]) -> float:
     """The priority without time pressure: what decides the SLA band (so the band, and with it the
     deadline, does not move just because time passes)."""
     return round(sum(f.contribution for f in breakdown if f.factor != "sla"), 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A supervisor's pin on a conversation's priority."""
+
+    priority: float
+    reason: str
+    set_by: str
+    expires_at: datetime | None = None
+
+    def in_force(self, now: datetime) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+def overridden(breakdown: tuple[PriorityFactor, ...],
+               override: Override) -> tuple[float, tuple[PriorityFactor, ...]]:
+    """The override's priority, explained: the model's factors stay as they were (what the model
+    thinks remains visible) and an ``override`` line makes up the difference, so the breakdown
+    still adds up to the priority."""
+    model = round(sum(f.contribution for f in breakdown), 2)
+    line = PriorityFactor(
+        factor="override", contribution=round(override.priority - model, 2),
+        reason=f"set to {override.priority:g} by {override.set_by}: {override.reason}"
+               + (f" (until {override.expires_at.isoformat()})" if override.expires_at else ""))
+    return override.priority, (*breakdown, line)

@@ -18,6 +18,7 @@ from sportello_priority.tables import (
     customers,
     labels,
     message_scores,
+    overrides,
     press_list,
     sla_policies,
     weight_profiles,
@@ -25,6 +26,8 @@ from sportello_priority.tables import (
 
 # Checkpoints that only ask for a recomputation are named recompute:<reason>.
 RECOMPUTE = "recompute:"
+# When an override ends: the ticker recomputes then, which drops it (and says override_cleared).
+OVERRIDE_EXPIRY = f"{RECOMPUTE}override_cleared"
 
 
 class ScoreRepository:
@@ -88,7 +91,7 @@ class ScoreRepository:
             set_={"handle": func.coalesce(statement.excluded.handle, customers.c.handle),
                   "followers": func.coalesce(statement.excluded.followers, customers.c.followers),
                   "verified": customers.c.verified | statement.excluded.verified},
-        ).returning(*customers.c, self._earlier(conversation_id)))
+        ).returning(*customers.c, self._earlier(conversation_id, customer_id)))
         return result.mappings().one()
 
     async def apply_crm(self, customer_id: uuid.UUID, sequence: int, values: dict[str, Any]) -> bool:
@@ -104,13 +107,16 @@ class ScoreRepository:
                        conversation_id: uuid.UUID) -> RowMapping | None:
         """The customer, with ``earlier``: how many other conversations they have had."""
         result = await self.session.execute(
-            select(customers, self._earlier(conversation_id)).where(customers.c.id == customer_id))
+            select(customers, self._earlier(conversation_id, customers.c.id))
+            .where(customers.c.id == customer_id))
         return result.mappings().first()
 
     @staticmethod
-    def _earlier(conversation_id: uuid.UUID) -> Any:
+    def _earlier(conversation_id: uuid.UUID, customer: Any) -> Any:
+        # ``customer`` is the id itself in an INSERT's RETURNING: there a reference to the
+        # customers column does not correlate (the subquery would count every customer's).
         return (select(func.count()).select_from(conversations)
-                .where(conversations.c.customer_id == customers.c.id,
+                .where(conversations.c.customer_id == customer,
                        conversations.c.id != conversation_id)
                 .scalar_subquery().label("earlier"))
 
@@ -218,6 +224,38 @@ class ScoreRepository:
     async def drop_checkpoints(self, conversation_id: uuid.UUID) -> None:
         await self.session.execute(
             delete(checkpoints).where(checkpoints.c.conversation_id == conversation_id))
+
+    # Overrides (a supervisor's pin on a conversation's priority)
+
+    async def override(self, conversation_id: uuid.UUID) -> RowMapping | None:
+        result = await self.session.execute(
+            select(overrides).where(overrides.c.conversation_id == conversation_id))
+        return result.mappings().first()
+
+    async def put_override(self, values: dict[str, Any]) -> RowMapping:
+        statement = insert(overrides).values(**values)
+        result = await self.session.execute(statement.on_conflict_do_update(
+            index_elements=[overrides.c.conversation_id],
+            set_={k: v for k, v in values.items() if k != "conversation_id"},
+        ).returning(*overrides.c))
+        return result.mappings().one()
+
+    async def delete_override(self, conversation_id: uuid.UUID) -> RowMapping | None:
+        result = await self.session.execute(
+            delete(overrides).where(overrides.c.conversation_id == conversation_id)
+            .returning(*overrides.c))
+        return result.mappings().first()
+
+    async def replace_checkpoint(self, conversation_id: uuid.UUID, stage: str,
+                                 due_at: datetime | None) -> None:
+        """Set one checkpoint's moment exactly (unlike request_recompute, which only brings it
+        forward), or remove it when ``due_at`` is None. Hold the conversation's lock first."""
+        await self.session.execute(
+            delete(checkpoints).where(checkpoints.c.conversation_id == conversation_id,
+                                      checkpoints.c.stage == stage))
+        if due_at is not None:
+            await self.session.execute(insert(checkpoints).values(
+                conversation_id=conversation_id, stage=stage, due_at=due_at))
 
     # Configuration
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from sportello.contracts import PriorityFactor, SentimentLabel
 from sportello_priority.intents import IntentName
@@ -71,3 +71,30 @@ class PressEntryOut(BaseModel):
     handle: str
     note: str | None
     source: Literal["api", "settings"]
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    priority: float = Field(ge=0, le=100, allow_inf_nan=False,
+                            description="The conversation's priority while the override is in force")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = \
+        Field(description="Why, for the people who read the breakdown", examples=["journalist"])
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the model takes over again; none: until cleared")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value <= datetime.now(UTC):
+            raise ValueError("expires_at must be in the future")
+        return value
+
+
+class OverrideOut(BaseModel):
+    conversation_id: uuid.UUID
+    priority: float
+    reason: str
+    set_by: str
+    set_at: datetime
+    expires_at: datetime | None

@@ -37,14 +37,16 @@ from sportello_priority.analysis import TextAnalyser, TextAnalysis
 from sportello_priority.composition import (
     TEXT_FACTORS,
     FactorValue,
+    Override,
     compose,
     intrinsic,
+    overridden,
     strongest,
     text_factors,
 )
 from sportello_priority.config import ConfigCache, PriorityConfig
 from sportello_priority.influence import CustomerFacts, influence_of
-from sportello_priority.repository import RECOMPUTE, ScoreRepository
+from sportello_priority.repository import OVERRIDE_EXPIRY, RECOMPUTE, ScoreRepository
 from sportello_priority.sla import band_of
 from sportello_priority.trajectory import trajectory_of
 
@@ -243,6 +245,10 @@ async def _prioritise(tx: Tx, repo: ScoreRepository, conversation: Mapping[str, 
     priority, breakdown = compose(factors, weights, spam=conversation["spam"])
     sequence = conversation["sequence"] + 1
     band = band_of(intrinsic(breakdown))
+    override = await _override_in_force(repo, conversation_id, now)
+    if override is not None:
+        priority, breakdown = overridden(breakdown, override)
+        band = band_of(priority)  # a pin is a pin: time pressure does not move its band either
     points = [SentimentPoint(message_id=p["message_id"], at=p["sent_at"], label=p["label"],
                              score=p["sentiment_score"])
               for p in await repo.sentiment_points(conversation_id)]
@@ -258,6 +264,33 @@ async def _prioritise(tx: Tx, repo: ScoreRepository, conversation: Mapping[str, 
         "clock_stage": event.sla.stage if event.sla else None})
     await tx.outbox.add(event, subject=str(conversation_id))
     return event
+
+
+async def prioritise_now(tx: Tx, repo: ScoreRepository, conversation: Mapping[str, Any],
+                         config: PriorityConfig, now: datetime,
+                         reason: str) -> ConversationPrioritised:
+    """Recompute and announce a conversation the caller holds locked, for a change made outside
+    the model (an override set or cleared)."""
+    return await _prioritise(tx, repo, conversation, config, now, reason, {})
+
+
+async def _override_in_force(repo: ScoreRepository, conversation_id: uuid.UUID,
+                             now: datetime) -> Override | None:
+    """The conversation's override, or None; one that has expired is dropped here, by the first
+    recomputation after its end (the ticker's at the latest: OVERRIDE_EXPIRY)."""
+    row = await repo.override(conversation_id)
+    if row is None:
+        return None
+    override = Override(priority=row["priority"], reason=row["reason"], set_by=row["set_by"],
+                        expires_at=row["expires_at"])
+    if override.in_force(now):
+        return override
+    await repo.delete_override(conversation_id)
+    await repo.replace_checkpoint(conversation_id, OVERRIDE_EXPIRY, None)  # taken now, if not yet
+    metrics.OVERRIDES.labels(action="expired").inc()
+    log.info("priority.override_expired", conversation_id=str(conversation_id),
+             expires_at=row["expires_at"].isoformat())
+    return None
 
 
 async def _conversation(repo: ScoreRepository, message: MessageReceived, analysis: TextAnalysis,

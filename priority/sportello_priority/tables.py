@@ -156,4 +156,17 @@ labels = Table(
     Column("revision", Integer, nullable=False, server_default="1"),
 )
 
+# A supervisor's pin on a conversation's priority (one at most): while in force, the composed
+# priority is this value; the model's factors stay in the breakdown beside it.
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("conversation_id", Uuid, primary_key=True),
+    Column("priority", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # NULL: until cleared
+)
+
 outbox, inbox = messaging_tables(metadata)

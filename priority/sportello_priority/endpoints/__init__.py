@@ -1,5 +1,5 @@
 """Priority's HTTP edges, one module per concern; each opens the transaction and calls the service."""
 
-from sportello_priority.endpoints import messages, press, sla, weights
+from sportello_priority.endpoints import messages, overrides, press, sla, weights
 
-ROUTERS = (weights.router, messages.router, sla.router, press.router)
+ROUTERS = (weights.router, messages.router, sla.router, press.router, overrides.router)

@@ -163,6 +163,8 @@ class ConversationPrioritised(Event):
     sla: SlaState | None
     trajectory: SentimentTrajectory | None
     reason: Literal["message_scored", "sla_checkpoint", "sla_clock", "weights_changed",
-                    "customer_updated", "correction"]
+                    "customer_updated", "correction",
+                    # Added in place: a supervisor set or cleared an override (or it expired).
+                    "overridden", "override_cleared"]
     sequence: int
     at: datetime
