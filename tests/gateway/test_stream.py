@@ -288,7 +288,7 @@ async def hub_event(hub: StreamHub, conversation_id: uuid.UUID) -> None:
 
 async def test_a_slow_client_is_cut_off_with_overflow_and_the_others_go_on() -> None:
     hub = StreamHub(ScopeIndex(None, size=10), queue_size=2, replay_size=10)
-    slow, fast = hub.connect(StreamFilter(teams=None)), hub.connect(StreamFilter(teams=None))
+    slow, fast = hub.connect(StreamFilter()), hub.connect(StreamFilter())
     received_by_fast: list[StreamEvent | Notice] = []
     for _ in range(3):
         await hub_event(hub, uuid.uuid4())
@@ -303,9 +303,9 @@ async def test_a_replay_longer_than_kept_is_a_resync() -> None:
     start = hub.last_id
     for _ in range(3):
         await hub_event(hub, uuid.uuid4())
-    client = hub.connect(StreamFilter(teams=None), last_event_id=start)
+    client = hub.connect(StreamFilter(), last_event_id=start)
     assert client.queue.get_nowait() == Notice("resync")
-    recent = hub.connect(StreamFilter(teams=None), last_event_id=f"{hub.epoch}-1")
+    recent = hub.connect(StreamFilter(), last_event_id=f"{hub.epoch}-1")
     assert [e.sequence for e in [recent.queue.get_nowait(), recent.queue.get_nowait()]
             if isinstance(e, StreamEvent)] == [2, 3]
 
@@ -313,10 +313,10 @@ async def test_a_replay_longer_than_kept_is_a_resync() -> None:
 async def test_the_ready_position_never_skips_what_is_still_queued() -> None:
     hub = StreamHub(ScopeIndex(None, size=10), queue_size=10, replay_size=10)
     await hub_event(hub, uuid.uuid4())
-    fresh = hub.connect(StreamFilter(teams=None))
+    fresh = hub.connect(StreamFilter())
     await hub_event(hub, uuid.uuid4())  # queued for it before its first frame is written
     assert fresh.position == f"{hub.epoch}-1"
-    replaying = hub.connect(StreamFilter(teams=None), last_event_id=f"{hub.epoch}-1")
+    replaying = hub.connect(StreamFilter(), last_event_id=f"{hub.epoch}-1")
     assert replaying.position == f"{hub.epoch}-1"  # until event 2 is delivered, it stands at 1
     assert [item.id for item in [replaying.queue.get_nowait()] if isinstance(item, StreamEvent)] == [
         f"{hub.epoch}-2"]
@@ -324,7 +324,7 @@ async def test_the_ready_position_never_skips_what_is_still_queued() -> None:
 
 async def test_an_exit_signal_closes_the_streams_and_reaches_the_servers_handler() -> None:
     hub = StreamHub(ScopeIndex(None, size=10), queue_size=10, replay_size=10)
-    client = hub.connect(StreamFilter(teams=None))
+    client = hub.connect(StreamFilter())
     calls: list[int] = []
     original = signal.signal(signal.SIGTERM, lambda number, frame: calls.append(number))
     try:

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 import structlog
 
 from sportello.contracts import Envelope
+from sportello.http.auth import Scope
 from sportello_gateway.edge import metrics
 from sportello_gateway.edge.scope import Owner, ScopeIndex
+
+EVERYTHING = Scope(everything=True)
 
 log = structlog.get_logger(__name__)
 
@@ -48,8 +51,7 @@ class Notice:
 
 @dataclass(frozen=True)
 class StreamFilter:
-    teams: frozenset[str] | None  # None: every conversation
-    agent_id: str | None = None
+    scope: Scope = EVERYTHING  # whose conversations: sportello.http.auth.scope_of(caller)
     conversation_id: uuid.UUID | None = None
     types: frozenset[str] | None = None
 
@@ -58,12 +60,8 @@ class StreamFilter:
             return False
         if self.types is not None and event.type not in self.types:
             return False
-        if self.teams is None:
-            return True
-        if event.owner is None:
-            return False
-        return event.owner.team in self.teams or (
-            self.agent_id is not None and event.owner.agent_id == self.agent_id)
+        owner = event.owner or Owner(None, None)  # nobody owns it yet: only "everything" sees it
+        return self.scope.allows(owner.team, owner.agent_id)
 
 
 class StreamClient:

@@ -14,7 +14,7 @@ Frames (``text/event-stream``):
 - a ``: heartbeat`` comment every ``gateway_stream_heartbeat_seconds`` when nothing else was sent.
 
 Scope: supervisors, admins and API keys see every conversation; an agent sees their teams'
-conversations and the ones assigned to them (:func:`sportello.http.auth.visible_teams`).
+conversations and the ones assigned to them (:func:`sportello.http.auth.scope_of`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import structlog
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
-from sportello.http.auth import Principal, require, visible_teams
+from sportello.http.auth import Principal, require, scope_of
 from sportello.http.problems import PROBLEM_JSON, InvalidRequest, Problem
 from sportello.runtime import Context, context_of
 from sportello_gateway.edge.hub import Notice, StreamClient, StreamEvent, StreamFilter, StreamHub
@@ -110,10 +110,10 @@ async def stream(
         raise StreamUnavailable("The live stream is not running on this replica; reconnect.")
     settings = ctx.settings
     assert isinstance(settings, GatewaySettings)
-    stream_filter = StreamFilter(teams=visible_teams(principal), agent_id=principal.agent_id,
-                                 conversation_id=conversation_id, types=parse_types(types))
+    stream_filter = StreamFilter(scope=scope_of(principal), conversation_id=conversation_id,
+                                 types=parse_types(types))
     client = hub.connect(stream_filter, last_event_id)
-    log.info("gateway.stream.opened", role=principal.role, scoped=stream_filter.teams is not None,
+    log.info("gateway.stream.opened", role=principal.role, scoped=not stream_filter.scope.everything,
              conversation_id=str(conversation_id) if conversation_id else None,
              types=sorted(stream_filter.types) if stream_filter.types else None,
              resumed=bool(last_event_id), clients=hub.clients)
