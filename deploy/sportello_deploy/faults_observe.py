@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from sportello_deploy.bench_probes import group_lag, topic_partitions
 from sportello_deploy.faults_load import CHANNEL, Load, Post
 from sportello_deploy.private_stack import PrivateStack
 
@@ -197,19 +198,24 @@ async def _backlog(stack: PrivateStack) -> Backlog:
         offsets = {g: await admin.list_consumer_group_offsets(g) for g in groups}
     finally:
         await admin.close()
-    partitions: set[TopicPartition] = {tp for o in offsets.values() for tp in o}
+    # Every partition of the topics the groups read, so a partition a group has not committed on
+    # yet counts from its beginning (bench_probes.group_lag), not as nothing to do.
+    topics = sorted({tp.topic for o in offsets.values() for tp in o})
+    partitions = await topic_partitions(stack.bootstrap, topics, wait_s=0, required=False)
     ends: dict[TopicPartition, int] = {}
+    beginnings: dict[TopicPartition, int] = {}
     if partitions:
         consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:
-            ends = await consumer.end_offsets(list(partitions))
+            ends = dict(await consumer.end_offsets(partitions))
+            beginnings = dict(await consumer.beginning_offsets(partitions))
         finally:
             await consumer.stop()
     for group, committed in offsets.items():
-        valid = {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
-        result.lag[group] = sum(max(ends.get(tp, 0) - offset, 0) for tp, offset in valid.items())
-        result.committed[group] = sum(valid.values())
+        positions = {tp: meta.offset for tp, meta in committed.items()}
+        result.lag[group] = group_lag(positions, ends, beginnings)
+        result.committed[group] = sum(offset for offset in positions.values() if offset >= 0)
     connection = await _connect(stack)
     try:
         schemas = [r[0] for r in await connection.fetch(
