@@ -34,12 +34,7 @@ Agent = Annotated[Principal, Depends(require("agent"))]
 ConversationId = Annotated[uuid.UUID, Path(description="The conversation's id.")]
 Responses = dict[int | str, dict[str, Any]]
 
-_AUTH: Responses = {
-    401: {"description": "No valid credentials"},
-    403: {"description": "The credentials lack the role this needs"},
-}
 _NOT_FOUND: Responses = {
-    **_AUTH,
     404: {"description": "No such conversation, not shown yet (its first message is not known), "
                          "or outside the caller's teams"},
 }
@@ -62,7 +57,7 @@ _NO_NUL = r"^[^\x00]+$"
         "`sort=last_message_at`: the latest activity first. An agent whose token names teams "
         "sees those teams' conversations and the ones assigned to them. Pass `next_cursor` as "
         "`cursor` with the same filters and sort for the next page."),
-    responses={**_AUTH, **_BAD_CURSOR},
+    responses={**_BAD_CURSOR},
 )
 async def list_conversations(
     ctx: GatewayContext,
@@ -197,7 +192,6 @@ async def remove_tag(conversation_id: ConversationId, ctx: GatewayContext, princ
     response_model=MetricsSummary,
     tags=["metrics"],
     summary="Volume, open conversations and first-response times since a moment",
-    responses=_AUTH,
 )
 async def metrics_summary(
     ctx: GatewayContext,

@@ -32,11 +32,7 @@ Supervisor = Annotated[Principal, Depends(require("supervisor"))]
 CannedId = Annotated[uuid.UUID, Path(description="The canned response's id.")]
 Responses = dict[int | str, dict[str, Any]]
 
-_AUTH: Responses = {
-    401: {"description": "No valid credentials"},
-    403: {"description": "The credentials lack the role this needs"},
-}
-_NOT_FOUND: Responses = {**_AUTH, 404: {"description": "No such canned response, or another "
+_NOT_FOUND: Responses = {404: {"description": "No such canned response, or another "
                                                        "team's"}}
 _TAKEN: Responses = {409: {"description": "The shortcut is already used in that team (or among "
                                           "the global responses)"}}
@@ -50,7 +46,6 @@ _TAKEN: Responses = {409: {"description": "The shortcut is already used in that 
         "An agent whose token names teams gets the global responses and their teams'; a team's "
         "response hides the global one with the same shortcut. `team` narrows to what that "
         "team's agents are offered."),
-    responses=_AUTH,
 )
 async def list_canned(
     ctx: GatewayContext,
@@ -76,7 +71,7 @@ async def get_canned(canned_id: CannedId, ctx: GatewayContext, principal: Agent)
 
 
 @router.post("", response_model=CannedOut, status_code=201, summary="Save a canned response",
-             responses={**_AUTH, **_TAKEN, 422: {"description": "A field is not valid"}})
+             responses={**_TAKEN, 422: {"description": "A field is not valid"}})
 async def create_canned(ctx: GatewayContext, principal: Supervisor,
                         body: Annotated[CannedIn, Body()]) -> CannedOut:
     async with ctx.db.transaction() as tx:
@@ -107,7 +102,7 @@ async def delete_canned(canned_id: CannedId, ctx: GatewayContext,
     summary="The response's text with its placeholders filled for a conversation",
     description="`{{customer.name}}`, `{{agent.name}}` and `{{conversation.channel}}` are filled "
                 "from the conversation; any other placeholder is a 422 naming it.",
-    responses={**_AUTH, 404: {"description": "No such canned response or conversation, or "
+    responses={404: {"description": "No such canned response or conversation, or "
                                              "outside the caller's teams"},
                422: {"description": "Unknown placeholders in the text, or a bad body"}},
 )
