@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 from sportello.http.auth import Principal, require
 from sportello.http.idempotency import idempotent_route
 from sportello.runtime import Context, context_of
+from sportello.values import NO_NUL_PATTERN
 from sportello_gateway import notes_and_tags, queries, service
 from sportello_gateway.cursor import Sort
 from sportello_gateway.inbox import InboxFilters, SlaFilter
@@ -42,8 +43,6 @@ _BAD_CURSOR: Responses = {400: {"description": "The cursor is not valid, or was 
                                                "sort or filter set"}}
 _TAGS: Responses = {**_NOT_FOUND, 409: {"description": "The change would leave more than 20 tags"},
                     422: {"description": "A tag is not valid"}}
-# NUL cannot be stored in PostgreSQL text: refused here as a 422, not failed on later.
-_NO_NUL = r"^[^\x00]+$"
 
 
 @router.get(
@@ -64,9 +63,9 @@ async def list_conversations(
     principal: Agent,
     status: Annotated[Literal["open", "resolved"] | None,
                       Query(description="Only conversations in this status; default all.")] = None,
-    channel: Annotated[str | None, Query(max_length=64, pattern=_NO_NUL,
+    channel: Annotated[str | None, Query(max_length=64, pattern=NO_NUL_PATTERN,
                                          description="e.g. x, messenger, chat, email")] = None,
-    team: Annotated[str | None, Query(max_length=128, pattern=_NO_NUL, description=(
+    team: Annotated[str | None, Query(max_length=128, pattern=NO_NUL_PATTERN, description=(
         "The owning team: the assigned agent's, or the one it is queued for."))] = None,
     assignee: Annotated[
         uuid.UUID | Literal["unassigned", "me"] | None,
@@ -82,7 +81,7 @@ async def list_conversations(
         "(no SLA clock running)."))] = None,
     tag: Annotated[list[str] | None, Query(max_length=20, description=(
         "Repeat for several: all must be present. Normalised like the tags themselves."))] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, pattern=_NO_NUL, description=(
+    q: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL_PATTERN, description=(
         "Full text over the messages and the customer's name: every word must start a word "
         "there (prefix match, case-insensitive)."))] = None,
     sort: Annotated[Sort, Query(description="priority, sla_deadline or last_message_at")] = (

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from sportello.values import storable_text
+
 AssignmentState = Literal["unassigned", "queued", "assigned"]
 ConversationStatus = Literal["open", "resolved"]
 DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
@@ -254,9 +256,7 @@ class NoteIn(BaseModel):
     def _meaningful(cls, text: str) -> str:
         if not text.strip():
             raise ValueError("the note is blank")
-        if "\x00" in text:
-            raise ValueError("the note holds a NUL character")
-        return text
+        return storable_text(text)
 
     model_config = {"extra": "forbid", "json_schema_extra": {
         "examples": [{"text": "Customer is a journalist; escalate politely."}]}}

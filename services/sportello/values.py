@@ -13,6 +13,8 @@ import re
 from datetime import UTC, datetime
 
 INT32_MAX = 2**31 - 1
+# For query parameters (a pattern shows in the OpenAPI document, so clients and fuzzers see the rule).
+NO_NUL_PATTERN = r"^[^\x00]+$"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 # Plausible message times: anything outside is a broken clock or a broken payload.

@@ -103,6 +103,17 @@ async def test_invalid_notes_are_422_problems(gateway: tuple[FastAPI, httpx.Asyn
     assert not [e for e in detail["timeline"] if e["kind"] == "note"]
 
 
+async def test_a_note_with_an_unpaired_surrogate_is_refused(
+    gateway: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = gateway
+    cid, _ = await conversation(app)
+    response = await client.post(f"/v1/conversations/{cid}/notes", content=b'{"text": "lone \\ud800 half"}',
+                                 headers={**AGENT, "content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 async def test_unknown_conversation_and_auth(gateway: tuple[FastAPI, httpx.AsyncClient]) -> None:
     app, client = gateway
     cid, _ = await conversation(app)

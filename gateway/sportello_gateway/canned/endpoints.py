@@ -10,10 +10,10 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from sportello.http.auth import Principal, require
 from sportello.http.idempotency import idempotent_route
 from sportello.runtime import Context, context_of
+from sportello.values import NO_NUL_PATTERN
 from sportello_gateway.canned import service
 from sportello_gateway.canned.schemas import (
     LANGUAGE_PATTERN,
-    NO_NUL_PATTERN,
     CannedIn,
     CannedOut,
     CannedPage,

@@ -8,11 +8,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from sportello.values import storable_text
+from sportello.values import NO_NUL_PATTERN, storable_text
 
 SHORTCUT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
 LANGUAGE_PATTERN = r"^[a-z]{2}$"  # ISO 639-1, lower case
-NO_NUL_PATTERN = r"^[^\x00]+$"  # NUL cannot be stored in PostgreSQL text
 
 def _not_blank(value: str) -> str:
     if not value.strip():
