@@ -14,9 +14,11 @@ from sportello.bus.base import Subscription
 from sportello.contracts import (
     ConversationAssigned,
     ConversationEscalated,
+    ConversationNoteAdded,
     ConversationPrioritised,
     ConversationQueued,
     ConversationStatusChanged,
+    ConversationTagsChanged,
     CustomerMerged,
     CustomerUnmerged,
     CustomerUpdated,
@@ -30,6 +32,7 @@ from sportello.handling import EventHandler, subscription
 from sportello.runtime import Context
 from sportello.topics import (
     CONVERSATIONS_ACTIVITY,
+    CONVERSATIONS_ANNOTATIONS,
     CONVERSATIONS_ASSIGNMENT,
     CUSTOMERS,
     MESSAGES_RECEIVED,
@@ -54,7 +57,7 @@ _WITHOUT_CRM = (MessageReceived, CustomerUpdated, CustomerMerged, CustomerUnmerg
 _WEBHOOK_EVENTS: tuple[type[Event], ...] = (
     MessageReceived, MessageDeliveryUpdated, ConversationAssigned, ConversationQueued,
     ConversationEscalated, ConversationStatusChanged, CustomerUpdated, CustomerMerged,
-    CustomerUnmerged,
+    CustomerUnmerged, ConversationNoteAdded, ConversationTagsChanged,
 )
 
 
@@ -104,6 +107,8 @@ def subscriptions(ctx: Context) -> list[Subscription]:
 
     return [
         subscription(ctx, Groups.CRM_SYNC, followed, mirror_routes(ctx), wants=mirror_wants),
-        subscription(ctx, Groups.CRM_SYNC_WEBHOOKS, (*followed, MESSAGES_SCORED), WEBHOOK_ROUTES,
+        # Notes and tags only become webhooks (the CRM mirror keeps the customer's history).
+        subscription(ctx, Groups.CRM_SYNC_WEBHOOKS,
+                     (*followed, MESSAGES_SCORED, CONVERSATIONS_ANNOTATIONS), WEBHOOK_ROUTES,
                      wants=subscribed_types(ctx).wants),
     ]

@@ -32,6 +32,10 @@ _STATUS_SUMMARY = {
     "reopened_by_customer": "Reopened by the customer",
     "reopened_by_agent": "Reopened by an agent",
     "continued_in_private": "Continued in a private channel",
+    "snoozed": "Snoozed by an agent",
+    "unsnoozed_by_customer": "Woken by the customer's message",
+    "unsnoozed_by_agent": "Woken by an agent",
+    "snooze_ended": "Woken: the snooze ended",
 }
 
 

@@ -19,6 +19,7 @@ from sportello_gateway.inbox import InboxFilters, SlaFilter
 from sportello_gateway.schemas import (
     ConversationDetail,
     ConversationPage,
+    ConversationStatus,
     MetricsSummary,
     NoteIn,
     NoteOut,
@@ -61,8 +62,9 @@ _TAGS: Responses = {**_NOT_FOUND, 409: {"description": "The change would leave m
 async def list_conversations(
     ctx: GatewayContext,
     principal: Agent,
-    status: Annotated[Literal["open", "resolved"] | None,
-                      Query(description="Only conversations in this status; default all.")] = None,
+    status: Annotated[ConversationStatus | None,
+                      Query(description="Only conversations in this status; default all. The "
+                                        "active inbox is `open`: snoozed ones are parked.")] = None,
     channel: Annotated[str | None, Query(max_length=64, pattern=NO_NUL_PATTERN,
                                          description="e.g. x, messenger, chat, email")] = None,
     team: Annotated[str | None, Query(max_length=128, pattern=NO_NUL_PATTERN, description=(

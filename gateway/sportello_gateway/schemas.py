@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from sportello.values import storable_text
 
 AssignmentState = Literal["unassigned", "queued", "assigned"]
-ConversationStatus = Literal["open", "resolved"]
+ConversationStatus = Literal["open", "snoozed", "resolved"]
 DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
 
 
@@ -58,6 +58,9 @@ class ConversationOut(BaseModel):
     channel: str
     status: ConversationStatus
     resolved_at: datetime | None = Field(description="When it was resolved; null while open.")
+    snoozed_until: datetime | None = Field(
+        default=None, description="While snoozed: when it opens again by itself; null when it "
+                                  "waits for the customer to write (or when not snoozed).")
     assignment: AssignmentOut
     team: str | None = Field(
         description="The team that owns it: the assigned agent's, or the one it is queued for.")
@@ -165,9 +168,12 @@ class AssignmentChangeOut(BaseModel):
 
 
 class StatusChangeOut(BaseModel):
-    action: Literal["resolved", "reopened"]
+    action: Literal["resolved", "reopened", "snoozed", "unsnoozed"]
     reason: str = Field(description="resolved, reopened_by_customer, reopened_by_agent, "
-                                    "continued_in_private")
+                                    "continued_in_private, snoozed, unsnoozed_by_customer, "
+                                    "unsnoozed_by_agent, snooze_ended (its time came)")
+    snoozed_until: datetime | None = Field(
+        default=None, description="For snoozed: when it opens again by itself, if set.")
     by: Literal["customer", "agent"] | None = Field(
         description="Who caused it, as far as the event says; null when it does not.")
 

@@ -20,6 +20,7 @@ from sportello.contracts import (
     MessageScored,
     ReplyRequested,
     SlaStage,
+    StatusReason,
 )
 from sportello.db import Tx
 from sportello_gateway.repository import GatewayRepository
@@ -177,14 +178,15 @@ async def record_status_changed(tx: Tx, event: ConversationStatusChanged,
                                 event_id: uuid.UUID) -> None:
     applied = await GatewayRepository(tx.session).apply_status(
         event.conversation_id, event.customer_id, event.sequence,
-        dict(status=event.status, resolved_at=event.at if event.status == "resolved" else None),
+        dict(status=event.status, resolved_at=event.at if event.status == "resolved" else None,
+             snoozed_until=event.snoozed_until if event.status == "snoozed" else None),
     )
     if not applied:
         log.info("status.stale_ignored", conversation_id=str(event.conversation_id),
                  sequence=event.sequence)
     # The history keeps every change, even one a newer state already superseded.
-    change = StatusChangeOut(action="resolved" if event.status == "resolved" else "reopened",
-                             reason=event.reason, by=_STATUS_BY.get(event.reason))
+    change = StatusChangeOut(action=_STATUS_ACTION[event.reason], reason=event.reason,
+                             by=_STATUS_BY.get(event.reason), snoozed_until=event.snoozed_until)
     await TimelineRepository(tx.session).add(
         entry_id=event_id, conversation_id=event.conversation_id, kind="status",
         occurred_at=event.at, sequence=event.sequence, detail=change.model_dump(mode="json"))
@@ -192,7 +194,12 @@ async def record_status_changed(tx: Tx, event: ConversationStatusChanged,
 
 # The event names no actor; its reason says as much as is known.
 _STATUS_BY: dict[str, Any] = {"reopened_by_customer": "customer", "continued_in_private": "customer",
-                              "reopened_by_agent": "agent"}
+                              "reopened_by_agent": "agent", "snoozed": "agent",
+                              "unsnoozed_by_customer": "customer", "unsnoozed_by_agent": "agent"}
+_STATUS_ACTION: dict[StatusReason, Any] = {
+    "resolved": "resolved", "reopened_by_customer": "reopened", "reopened_by_agent": "reopened",
+    "continued_in_private": "reopened", "snoozed": "snoozed", "unsnoozed_by_customer": "unsnoozed",
+    "unsnoozed_by_agent": "unsnoozed", "snooze_ended": "unsnoozed"}
 
 
 async def _record_assignment(tx: Tx, conversation_id: uuid.UUID, customer_id: uuid.UUID,

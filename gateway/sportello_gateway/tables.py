@@ -41,6 +41,8 @@ conversations = Table(
     # conversation.status_changed, applied only when its sequence is newer; open until one arrives.
     Column("status", Text, nullable=False, server_default="open"),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
+    # A snoozed conversation opens again by itself then (null: when the customer writes).
+    Column("snoozed_until", DateTime(timezone=True), nullable=True),
     Column("status_sequence", BigInteger, nullable=True),
     # Derived from the messages table on every message event (order-independent); see
     # repository.recompute_from_messages for which messages count where.

@@ -39,6 +39,7 @@ def conversation(row: RowMapping) -> ConversationOut:
         channel=row["channel"],
         status=row["status"],
         resolved_at=row["resolved_at"],
+        snoozed_until=row["snoozed_until"],
         assignment=AssignmentOut(state=row["assignment_state"], agent=agent,
                                  assigned_at=row["assigned_at"]),
         team=row["team"],

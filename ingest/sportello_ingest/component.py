@@ -1,4 +1,5 @@
-"""Ingest as a runnable component: schema, migrations, channel webhooks and APIs, the outbound sender."""
+"""Ingest as a runnable component: schema, migrations, channel webhooks and APIs, the outbound sender
+and the snooze timer."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 
 from sportello.runtime import Component, Context
+from sportello_ingest import snoozes
 from sportello_ingest.channels import registry
 from sportello_ingest.endpoints import ROUTERS
 from sportello_ingest.endpoints.common import CHANNELS, channels_of
@@ -21,7 +23,7 @@ async def _start(ctx: Context) -> None:
 
 
 def _background(ctx: Context) -> list[Awaitable[None]]:
-    return [Sender(ctx, channels_of(ctx)).run()]
+    return [Sender(ctx, channels_of(ctx)).run(), snoozes.run(ctx)]
 
 
 COMPONENT = Component(

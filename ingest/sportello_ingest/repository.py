@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, and_, cast, delete, func, literal, or_, select, text, tuple_, update
+from sqlalchemy import CTE, ColumnElement, and_, cast, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sportello_ingest.tables import (
+    UNRESOLVED,
     chat_sessions,
     conversations,
     customer_audit,
@@ -43,6 +44,7 @@ class ConversationRow:
     status: str
     resolved_at: datetime | None
     status_sequence: int
+    snoozed_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class CustomerRow:
 
 _CONVERSATION_COLUMNS = (conversations.c.id, conversations.c.customer_id, conversations.c.account,
                          conversations.c.channel, conversations.c.status, conversations.c.resolved_at,
-                         conversations.c.status_sequence)
+                         conversations.c.status_sequence, conversations.c.snoozed_until)
 _IDENTITY_COLUMNS = (identities.c.platform, identities.c.external_id, identities.c.handle,
                      identities.c.source, identities.c.verified, identities.c.created_at)
 _UUID = customers.c.id.type
@@ -468,12 +470,13 @@ class IngestRepository:
         return ConversationRow(*row) if row else None
 
     async def open_conversation(self, customer_id: uuid.UUID, account: str) -> ConversationRow | None:
-        """The customer's open conversation on the account: in their history (a customer merged into them
-        may have brought one; at most one per customer, so after a merge there can be two: the latest)."""
+        """The customer's unresolved (open or snoozed) conversation on the account: in their history (a
+        customer merged into them may have brought one; at most one per customer, so after a merge there
+        can be two: the latest)."""
         row = (await self.session.execute(
             select(*_CONVERSATION_COLUMNS).where(_in_history(conversations.c.customer_id, customer_id),
                                                  conversations.c.account == account,
-                                                 conversations.c.status == "open")
+                                                 conversations.c.status != "resolved")
             .order_by(conversations.c.last_message_at.desc()).limit(1)
         )).first()
         return ConversationRow(*row) if row else None
@@ -494,20 +497,34 @@ class IngestRepository:
             insert(conversations)
             .values(id=uuid.uuid4(), customer_id=customer_id, account=account, channel=channel,
                     status="open", opened_at=at, last_message_at=at)
-            .on_conflict_do_nothing(index_elements=["customer_id", "account"],
-                                    index_where=text("status = 'open'"))
+            .on_conflict_do_nothing(index_elements=["customer_id", "account"], index_where=UNRESOLVED)
             .returning(conversations.c.id)
         )).scalar_one_or_none()
 
-    async def set_status(self, conversation_id: uuid.UUID, status: str, at: datetime) -> int | None:
-        """Change the status if it differs; returns the new sequence number, or None if unchanged."""
+    async def set_status(self, conversation_id: uuid.UUID, status: str, at: datetime, *,
+                         snoozed_until: datetime | None = None) -> int | None:
+        """Change the status (or a snooze's end) if it differs; returns the new sequence number, or
+        None if unchanged."""
+        until = snoozed_until if status == "snoozed" else None
         return (await self.session.execute(  # type: ignore[no-any-return]
             update(conversations)
-            .where(conversations.c.id == conversation_id, conversations.c.status != status)
+            .where(conversations.c.id == conversation_id,
+                   (conversations.c.status != status)
+                   | conversations.c.snoozed_until.is_distinct_from(until))
             .values(status=status, resolved_at=at if status == "resolved" else None,
-                    status_sequence=conversations.c.status_sequence + 1)
+                    snoozed_until=until, status_sequence=conversations.c.status_sequence + 1)
             .returning(conversations.c.status_sequence)
         )).scalar_one_or_none()
+
+    async def snoozes_due(self, now: datetime, limit: int) -> list[ConversationRow]:
+        """Snoozed conversations whose time has come, locked; rows another waker holds are skipped."""
+        rows = (await self.session.execute(
+            select(*_CONVERSATION_COLUMNS)
+            .where(conversations.c.status == "snoozed", conversations.c.snoozed_until <= now)
+            .order_by(conversations.c.snoozed_until).limit(limit)
+            .with_for_update(skip_locked=True)
+        )).all()
+        return [ConversationRow(*row) for row in rows]
 
     async def touch_conversation(self, conversation_id: uuid.UUID, at: datetime) -> None:
         await self.session.execute(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from sportello.contracts import ConversationStatus
 from sportello.values import INT32_MAX, plausible_time, storable_text
 
 ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,31}$")]
@@ -115,8 +116,30 @@ class MessageOut(BaseModel):
 
 class ConversationStatusOut(BaseModel):
     conversation_id: uuid.UUID
-    status: Literal["open", "resolved"]
+    status: ConversationStatus
     changed: bool
+    snoozed_until: datetime | None = None
+
+
+MAX_SNOOZE = timedelta(days=365)
+
+
+def _ahead(until: datetime) -> datetime:
+    now = datetime.now(UTC)
+    if until <= now:
+        raise ValueError("must be in the future")
+    if until > now + MAX_SNOOZE:
+        raise ValueError("must be within a year")
+    return until
+
+
+class SnoozeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"until": "2026-11-25T09:00:00Z"}, {"until": None}]})
+
+    until: Annotated[AwareDatetime, AfterValidator(_ahead)] | None = Field(
+        default=None, description="When it opens again by itself (at most a year ahead); null or "
+                                  "absent: when the customer writes, or by hand")
 
 
 class IdentityIn(BaseModel):

@@ -12,12 +12,12 @@ from typing import Literal
 
 from sportello.contracts import (
     Author,
-    ConversationStatusChanged,
     MessageDeliveryUpdated,
     MessageReceived,
+    StatusReason,
 )
 from sportello.db import Tx
-from sportello_ingest import identity_graph, threads
+from sportello_ingest import conversations, identity_graph, threads
 from sportello_ingest.channels.base import Author as PlatformAuthor
 from sportello_ingest.channels.base import InboundMessage, StatusUpdate
 from sportello_ingest.repository import CustomerRow, IngestRepository, StoredMessage
@@ -58,7 +58,7 @@ async def accept_message(tx: Tx, rules: threads.ThreadingRules, message: Inbound
     if customer.blocked:
         return Accepted("blocked", customer_id=customer.id)
     thread = await threads.choose(repo, rules, message, customer.id, now)
-    if thread.choice in ("reopened", "continued"):
+    if thread.choice in _WAKING:
         await _reopen(tx, repo, thread, customer.id, now)
     message_id = await _store(tx, repo, message, thread.conversation_id, customer.id, now,
                               opened=thread.choice == "opened", linked=thread.linked_message_id)
@@ -139,15 +139,17 @@ def _profile_changed(stored: CustomerRow, author: PlatformAuthor) -> bool:
             or (author.followers is not None and stored.followers != author.followers))
 
 
+# The customer's message opens the conversation it joins again, and says why.
+_WAKING: dict[threads.Choice, StatusReason] = {
+    "reopened": "reopened_by_customer", "continued": "continued_in_private",
+    "unsnoozed": "unsnoozed_by_customer"}
+
+
 async def _reopen(tx: Tx, repo: IngestRepository, thread: threads.Thread, customer_id: uuid.UUID,
                   now: datetime) -> None:
-    sequence = await repo.set_status(thread.conversation_id, "open", now)
-    if sequence is not None:
-        reason = "continued_in_private" if thread.choice == "continued" else "reopened_by_customer"
-        await tx.outbox.add(
-            ConversationStatusChanged(conversation_id=thread.conversation_id, customer_id=customer_id,
-                                      status="open", reason=reason, sequence=sequence, at=now),
-            subject=str(thread.conversation_id))
+    conversation = await repo.conversation(thread.conversation_id)
+    assert conversation is not None  # threading just chose it
+    await conversations.publish_change(tx, repo, conversation, "open", _WAKING[thread.choice], now, None)
 
 
 async def _accept_brand_message(tx: Tx, repo: IngestRepository, message: InboundMessage,

@@ -50,6 +50,10 @@ class IngestSettings(ServiceSettings):
     api_callback_url: str = ""
     api_callback_secret: SecretStr = SecretStr("")
 
+    # Snoozed conversations whose time has come are opened by a timer this often (any replica).
+    snooze_wake_seconds: float = Field(default=1.0, gt=0)
+    snooze_wake_batch: int = Field(default=200, ge=1)
+
     # Outbound sending: a durable queue in PostgreSQL, drained by the worker role.
     send_poll_seconds: float = Field(default=0.2, gt=0)
     send_batch_size: int = Field(default=20, ge=1)

@@ -140,6 +140,9 @@ customer_audit = Table(
     Index("customer_audit_by_customer", "customer_id", "at"),
 )
 
+# Open or snoozed: a snoozed conversation is parked, not finished; new messages still join it.
+UNRESOLVED = text("status <> 'resolved'")
+
 conversations = Table(
     "conversations",
     metadata,
@@ -147,15 +150,20 @@ conversations = Table(
     Column("customer_id", Uuid, ForeignKey("ingest.customers.id"), nullable=False),
     Column("account", Text, nullable=False),
     Column("channel", Text, nullable=False),
+    # open, snoozed (parked by an agent; still the customer's unresolved conversation) or resolved.
     Column("status", Text, nullable=False),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("last_message_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
+    # A snoozed conversation opens again by itself then (null: only when the customer writes).
+    Column("snoozed_until", DateTime(timezone=True), nullable=True),
     # Orders status changes of one conversation for consumers.
     Column("status_sequence", Integer, nullable=False, server_default=text("0")),
-    # At most one open conversation per customer and brand account, even under concurrent deliveries.
+    # At most one unresolved conversation per customer and brand account, even under concurrent
+    # deliveries.
     Index("conversations_one_open_per_customer_account", "customer_id", "account", unique=True,
-          postgresql_where=text("status = 'open'")),
+          postgresql_where=UNRESOLVED),
+    Index("conversations_snoozed_until", "snoozed_until", postgresql_where=text("status = 'snoozed'")),
     Index("conversations_by_customer", "customer_id", "last_message_at"),
 )
 

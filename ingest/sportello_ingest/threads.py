@@ -11,6 +11,8 @@ In order:
 4. **Recently resolved reopens**: within the reopen window, the customer's last resolved conversation on the
    account is reopened; older ones stay closed and a new conversation starts.
 
+A snoozed conversation is unresolved, like an open one: a message that joins it wakes it ("unsnoozed").
+
 A parent's conversation that was resolved long ago is not reopened either: rule 2 or a new one applies.
 """
 
@@ -31,7 +33,7 @@ class ThreadingRules:
     dm_continuation_window: timedelta
 
 
-Choice = Literal["joined", "opened", "reopened", "continued"]
+Choice = Literal["joined", "opened", "reopened", "continued", "unsnoozed"]
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,13 @@ async def choose(repo: IngestRepository, rules: ThreadingRules, message: Inbound
     for parent_id in message.reply_to:
         parent = await repo.conversation_of_message(message.channel, parent_id)
         if parent is not None:
-            if parent.status == "open" or _recent(parent, rules.reopen_window, now):
+            if parent.status != "resolved" or _recent(parent, rules.reopen_window, now):
                 return await _use(repo, parent, "joined", linked)
             break
 
     current = await repo.open_conversation(customer_id, message.account)
     if current is not None:
-        return Thread(current.id, "joined", linked)
+        return _join(current, linked)
 
     if public is not None:
         continued = await repo.conversation(public.conversation_id)
@@ -86,10 +88,14 @@ def _recent(conversation: ConversationRow, window: timedelta, now: datetime) -> 
 
 async def _use(repo: IngestRepository, conversation: ConversationRow, choice: Choice,
                linked: uuid.UUID | None) -> Thread:
-    if conversation.status == "open":
-        return Thread(conversation.id, "joined", linked)
+    if conversation.status != "resolved":
+        return _join(conversation, linked)
     current = await repo.open_conversation(conversation.customer_id, conversation.account)
     if current is not None:
         # Its owner already has another open conversation on this account: join that one.
-        return Thread(current.id, "joined", linked)
+        return _join(current, linked)
     return Thread(conversation.id, "reopened" if choice == "joined" else choice, linked)
+
+
+def _join(conversation: ConversationRow, linked: uuid.UUID | None) -> Thread:
+    return Thread(conversation.id, "unsnoozed" if conversation.status == "snoozed" else "joined", linked)

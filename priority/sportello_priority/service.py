@@ -173,6 +173,8 @@ async def record_status(tx: Tx, event: ConversationStatusChanged, config: Priori
         if conversation["clock_kind"] is not None and conversation["clock_started_at"] <= event.at:
             changes.update(await _stop_clock(repo, conversation, event.at, config, now, influence))
     else:
+        # Snoozed counts as open here: snoozing is not an answer, so a running clock keeps running
+        # (the customer is still owed a response), and the next message scores as usual.
         changes["status"] = "open"
     await _prioritise(tx, repo, {**conversation, **changes}, config, now, "sla_clock", changes,
                       influence=influence)

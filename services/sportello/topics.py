@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sportello.contracts import (
+    AgentPresenceChanged,
     ConversationAssigned,
     ConversationEscalated,
     ConversationNoteAdded,
@@ -67,6 +68,9 @@ CONVERSATIONS_ANNOTATIONS = Topic(
     "sportello.conversations.annotations.v1", (ConversationNoteAdded, ConversationTagsChanged),
 )
 
+# Agents' presence and capacity (assignment), keyed by agent id: the gateway's utilisation KPIs.
+AGENTS_PRESENCE = Topic("sportello.agents.presence.v1", (AgentPresenceChanged,))
+
 ALL_TOPICS: tuple[Topic, ...] = (
     MESSAGES_RECEIVED,
     MESSAGES_SCORED,
@@ -76,6 +80,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     CUSTOMERS,
     CONVERSATIONS_ACTIVITY,
     CONVERSATIONS_ANNOTATIONS,
+    AGENTS_PRESENCE,
 )
 
 

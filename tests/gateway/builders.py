@@ -139,13 +139,16 @@ def delivery(of: ReplyRequested, status: str, at: datetime, *, external_id: str 
     )
 
 
+_DEFAULT_REASON = {"resolved": "resolved", "snoozed": "snoozed", "open": "reopened_by_agent"}
+
+
 def status_changed(conversation_id: uuid.UUID, customer_id: uuid.UUID, sequence: int,
-                   status: str, *, at: datetime) -> ConversationStatusChanged:
-    reason = "resolved" if status == "resolved" else "reopened_by_agent"
+                   status: str, *, at: datetime, reason: str | None = None,
+                   snoozed_until: datetime | None = None) -> ConversationStatusChanged:
     return ConversationStatusChanged(
         conversation_id=conversation_id, customer_id=customer_id,
-        status=status, reason=reason,  # type: ignore[arg-type]
-        sequence=sequence, at=at,
+        status=status, reason=reason or _DEFAULT_REASON[status],  # type: ignore[arg-type]
+        sequence=sequence, at=at, snoozed_until=snoozed_until,
     )
 
 

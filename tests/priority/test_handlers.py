@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
 
 from sportello.contracts import (
     ConversationStatusChanged,
@@ -15,6 +18,7 @@ from sportello.contracts import (
 )
 from sportello_priority.component import COMPONENT
 from sportello_priority.metrics import SLA_STAGE_REACHED
+from sportello_priority.tables import conversations
 from tests.priority.support import latest, priorities, publish, received, scores
 from tests.support.app import auth, running_app
 from tests.support.waiting import eventually
@@ -158,3 +162,29 @@ async def test_trajectory_of_a_customer_who_turns_from_angry_to_satisfied(databa
     assert trajectory.minimum.message_id == angry.message_id
     assert [(t.from_label, t.to_label) for t in trajectory.transitions] == [("negative", "positive")]
     assert trajectory.transitions[0].message_id == satisfied.message_id
+
+
+async def test_snoozing_is_not_an_answer_the_clock_keeps_running(database_url: str) -> None:
+    conversation = uuid.uuid4()
+    message = received(conversation, "Where is my refund?")
+    async with running_app([COMPONENT], database_url, **FAST) as (app, _):
+        bus = app.state.runtime.bus
+        await publish(bus, message)
+        waiting = await eventually(lambda: (p := latest(bus, conversation)) and p.sla and p)
+        await publish(bus, ConversationStatusChanged(
+            conversation_id=conversation, customer_id=message.customer_id, status="snoozed",
+            reason="snoozed", sequence=1, at=datetime.now(UTC),
+            snoozed_until=datetime.now(UTC) + timedelta(hours=1)))
+        db = app.state.contexts["priority"].db
+
+        async def applied() -> Any:
+            async with db.transaction() as tx:
+                return (await tx.session.execute(
+                    select(conversations.c.status, conversations.c.clock_kind)
+                    .where(conversations.c.id == conversation,
+                           conversations.c.status_sequence == 1))).first()
+
+        status, clock = await eventually(applied)
+    assert (status, clock) == ("open", "first_response")  # still owed a first response
+    assert waiting.sla is not None and waiting.sla.kind == "first_response"
+    assert latest(bus, conversation).sla is not None  # type: ignore[union-attr]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from sportello.contracts import ConversationStatus
 from sportello.errors import PermanentError, TransientError
 
 
@@ -75,7 +76,7 @@ class HistoryEntry:
     conversation_id: uuid.UUID
     occurred_at: datetime
     summary: str
-    conversation_status: Literal["open", "resolved"] = "open"
+    conversation_status: ConversationStatus = "open"
     channel: str | None = None
     direction: str | None = None
     text: str | None = None

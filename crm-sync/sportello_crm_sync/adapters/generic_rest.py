@@ -10,7 +10,7 @@ Wire protocol (``{base}`` is ``SPORTELLO_CRM_URL``; every request carries
 
 ``POST {base}/contacts/{contact_id}/interactions``
     Header ``Idempotency-Key: <entry key>``; body ``{"kind": "message" | "assignment" | "status",
-    "summary": str, "conversation_status": "open" | "resolved", "channel": str | null,
+    "summary": str, "conversation_status": "open" | "snoozed" | "resolved", "channel": str | null,
     "direction": "inbound" | "outbound" | null, "text": str | null, "occurred_at": ISO-8601,
     "conversation_id": uuid, "message_id": uuid | null}``.
     Answers ``201`` with ``{"id": "<interaction id>"}``; a repeated key answers the original

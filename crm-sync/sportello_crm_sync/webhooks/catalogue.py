@@ -17,8 +17,10 @@ from typing import Any
 from sportello.contracts import (
     ConversationAssigned,
     ConversationEscalated,
+    ConversationNoteAdded,
     ConversationQueued,
     ConversationStatusChanged,
+    ConversationTagsChanged,
     CustomerMerged,
     CustomerUnmerged,
     CustomerUpdated,
@@ -32,8 +34,15 @@ EVENT_TYPES: dict[str, str] = {
     "conversation.assigned": "A conversation got an owner (data: conversation.assigned)",
     "conversation.queued": "A conversation waits in a queue for an owner (data: conversation.queued)",
     "conversation.escalated": "A conversation's SLA stage needs a supervisor (data: conversation.escalated)",
-    "conversation.status_changed": "Resolved or reopened (data: conversation.status_changed)",
+    "conversation.status_changed": "Resolved, snoozed, reopened or woken "
+                                   "(data: conversation.status_changed)",
     "conversation.resolved": "Resolved (data: conversation.status_changed)",
+    "conversation.snoozed": "Parked by an agent until a time or the customer's next message "
+                            "(data: conversation.status_changed, with snoozed_until)",
+    "conversation.note_added": "An agent wrote an internal note (never shown to the customer; "
+                               "data: conversation.note_added)",
+    "conversation.tags_changed": "A conversation's tags changed (data: conversation.tags_changed, "
+                                 "the whole set and what was added and removed)",
     "message.created": "A message in or out of a conversation (data: message.received)",
     "message.delivery_status": "An outbound message was sent, delivered, read or failed "
                                "(data: message.delivery_updated)",
@@ -83,8 +92,12 @@ def webhooks_of(event: Event, at: datetime) -> list[Webhook]:
             kinds.append(("conversation.escalated", event.conversation_id))
         case ConversationStatusChanged():
             kinds.append(("conversation.status_changed", event.conversation_id))
-            if event.status == "resolved":
-                kinds.append(("conversation.resolved", event.conversation_id))
+            if event.status in ("resolved", "snoozed"):
+                kinds.append((f"conversation.{event.status}", event.conversation_id))
+        case ConversationNoteAdded():
+            kinds.append(("conversation.note_added", event.conversation_id))
+        case ConversationTagsChanged():
+            kinds.append(("conversation.tags_changed", event.conversation_id))
         case CustomerUpdated():
             kinds.append(("customer.created" if event.change == "created" else "customer.updated",
                           event.customer_id))

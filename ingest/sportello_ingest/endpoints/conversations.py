@@ -1,20 +1,22 @@
-"""Agents' actions owned by ingest: reply in the customer's channel, resolve, reopen; message lookup."""
+"""Agents' actions owned by ingest: reply in the customer's channel, resolve, reopen, snooze; message
+lookup."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 
+from sportello.contracts import ConversationStatus
 from sportello.http.auth import Principal, require
 from sportello.http.idempotency import idempotent_route, record_within
 from sportello.http.problems import NotFound
 from sportello_ingest import conversations, replies
 from sportello_ingest.endpoints.common import IngestContext, channels_of
 from sportello_ingest.repository import IngestRepository
-from sportello_ingest.schemas import ConversationStatusOut, MessageOut, ReplyIn
+from sportello_ingest.schemas import ConversationStatusOut, MessageOut, ReplyIn, SnoozeIn
 from sportello_ingest.sender import WAKEUP
 from sportello_ingest.tables import idempotency_keys
 
@@ -42,11 +44,13 @@ async def reply(conversation_id: uuid.UUID, body: ReplyIn, ctx: IngestContext, _
     return queued
 
 
-async def _status(ctx: IngestContext, conversation_id: uuid.UUID,
-                  wanted: Literal["open", "resolved"]) -> ConversationStatusOut:
+async def _status(ctx: IngestContext, conversation_id: uuid.UUID, wanted: ConversationStatus,
+                  snoozed_until: datetime | None = None) -> ConversationStatusOut:
     async with ctx.db.transaction() as tx:
-        changed = await conversations.change_status(tx, conversation_id, wanted, datetime.now(UTC))
-    return ConversationStatusOut(conversation_id=conversation_id, status=wanted, changed=changed)
+        changed = await conversations.change_status(tx, conversation_id, wanted, datetime.now(UTC),
+                                                    snoozed_until=snoozed_until)
+    return ConversationStatusOut(conversation_id=conversation_id, status=wanted, changed=changed,
+                                 snoozed_until=snoozed_until)
 
 
 @router.post("/v1/conversations/{conversation_id}/resolve", response_model=ConversationStatusOut,
@@ -56,10 +60,22 @@ async def resolve(conversation_id: uuid.UUID, ctx: IngestContext, _: Agent) -> C
 
 
 @router.post("/v1/conversations/{conversation_id}/reopen", response_model=ConversationStatusOut,
-             summary="Reopen a resolved conversation (idempotent)",
+             summary="Reopen a resolved conversation, or wake a snoozed one (idempotent)",
              responses={409: {"description": "The customer has another open conversation on the account"}})
 async def reopen(conversation_id: uuid.UUID, ctx: IngestContext, _: Agent) -> ConversationStatusOut:
     return await _status(ctx, conversation_id, "open")
+
+
+@router.post("/v1/conversations/{conversation_id}/snooze", response_model=ConversationStatusOut,
+             summary="Snooze a conversation until a time, or until the customer writes (idempotent)",
+             description="It keeps its owner, leaves the active inbox and frees the owner's slot. It "
+                         "is not an answer: a response clock that runs keeps running. It opens "
+                         "again when the customer writes, at `until`, or on `reopen`. Snoozing a "
+                         "snoozed conversation changes its end.",
+             responses={409: {"description": "The conversation is resolved"}})
+async def snooze(conversation_id: uuid.UUID, body: SnoozeIn, ctx: IngestContext,
+                 _: Agent) -> ConversationStatusOut:
+    return await _status(ctx, conversation_id, "snoozed", body.until)
 
 
 @router.get("/v1/messages/{message_id}", response_model=MessageOut, summary="One message, with its "

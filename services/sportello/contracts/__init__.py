@@ -3,11 +3,13 @@
 from sportello.contracts.annotations import ConversationNoteAdded, ConversationTagsChanged
 from sportello.contracts.envelope import Envelope, Event, event_model, registered_events
 from sportello.contracts.events import (
+    AgentPresenceChanged,
     AgentRef,
     Author,
     ConversationAssigned,
     ConversationEscalated,
     ConversationQueued,
+    ConversationStatus,
     ConversationStatusChanged,
     CrmContactUpdated,
     CrmSynced,
@@ -17,7 +19,9 @@ from sportello.contracts.events import (
     IdentityRef,
     MessageDeliveryUpdated,
     MessageReceived,
+    Presence,
     ReplyRequested,
+    StatusReason,
 )
 from sportello.contracts.priority import (
     ConversationPrioritised,
@@ -36,6 +40,7 @@ from sportello.contracts.priority import (
 )
 
 __all__ = [
+    "AgentPresenceChanged",
     "AgentRef",
     "Author",
     "ConversationAssigned",
@@ -43,6 +48,7 @@ __all__ = [
     "ConversationNoteAdded",
     "ConversationPrioritised",
     "ConversationQueued",
+    "ConversationStatus",
     "ConversationStatusChanged",
     "ConversationTagsChanged",
     "CrmContactUpdated",
@@ -57,9 +63,11 @@ __all__ = [
     "MessageDeliveryUpdated",
     "MessageReceived",
     "MessageScored",
+    "Presence",
     "PriorityBand",
     "PriorityFactor",
     "ReplyRequested",
+    "StatusReason",
     "Sentiment",
     "SentimentLabel",
     "SentimentPoint",

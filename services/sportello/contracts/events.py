@@ -16,7 +16,7 @@ DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed"]
 AssignReason = Literal["new", "previous_owner", "capacity_freed", "manual", "transfer", "claimed",
                        "reassigned"]
 QueueReason = Literal["new", "owner_offline", "no_reply", "transfer", "handoff", "reopened",
-                      "follow_up", "unassigned"]
+                      "follow_up", "unassigned", "unsnoozed"]
 
 
 class Author(BaseModel):
@@ -88,16 +88,51 @@ class MessageDeliveryUpdated(Event):
     at: datetime
 
 
+ConversationStatus = Literal["open", "snoozed", "resolved"]
+StatusReason = Literal["resolved", "reopened_by_customer", "reopened_by_agent", "continued_in_private",
+                       "snoozed", "unsnoozed_by_customer", "unsnoozed_by_agent", "snooze_ended"]
+
+
 class ConversationStatusChanged(Event):
-    """A conversation was resolved or (re)opened. ``sequence`` orders the changes of one conversation."""
+    """A conversation was resolved, snoozed or (re)opened. ``sequence`` orders the changes of one
+    conversation.
+
+    Snoozed: an agent parked it until ``snoozed_until`` (or, when that is null, until the customer
+    writes). It keeps its owner, leaves the active inbox and frees the owner's slot; it is not an
+    answer, so a response clock that runs keeps running. It opens again when the customer writes
+    (``unsnoozed_by_customer``), when the time comes (``snooze_ended``) or by hand
+    (``unsnoozed_by_agent``)."""
 
     event_type = "conversation.status_changed"
     event_version = 1
 
     conversation_id: uuid.UUID
     customer_id: uuid.UUID
-    status: Literal["open", "resolved"]
-    reason: Literal["resolved", "reopened_by_customer", "reopened_by_agent", "continued_in_private"]
+    # Widened in place with "snoozed" and its reasons (all consumers live in this repository and
+    # deploy together).
+    status: ConversationStatus
+    reason: StatusReason
+    sequence: int
+    at: datetime
+    # Added in place (optional): when a snoozed conversation opens again by itself.
+    snoozed_until: datetime | None = None
+
+
+Presence = Literal["online", "away", "offline"]
+
+
+class AgentPresenceChanged(Event):
+    """An agent came online, turned away or went offline, or their capacity changed. Each event is
+    the agent's whole current picture; ``sequence`` orders the changes of one agent."""
+
+    event_type = "agent.presence_changed"
+    event_version = 1
+
+    agent_id: uuid.UUID
+    name: str
+    team: str
+    presence: Presence
+    capacity: int = Field(description="Conversations the agent may hold at once (all channels)")
     sequence: int
     at: datetime
 

@@ -133,6 +133,9 @@ async def test_the_case_status_follows_the_conversation(salesforce: FakeSalesfor
     steps = [entry(conversation),
              entry(conversation, kind="assignment", summary="Assigned to Grace (billing)", text=None),
              entry(conversation),
+             # Snoozed: the case keeps its status (not every org has "On Hold"), and is not closed.
+             entry(conversation, kind="status", summary="Snoozed", conversation_status="snoozed", text=None),
+             entry(conversation, kind="status", summary="Woken", text=None),
              entry(conversation, kind="status", summary="Resolved", conversation_status="resolved", text=None),
              entry(conversation, kind="status", summary="Reopened", text=None)]
 
@@ -141,7 +144,7 @@ async def test_the_case_status_follows_the_conversation(salesforce: FakeSalesfor
         await crm.append_history(contact_id, step)
         seen.append((salesforce.case_of(str(conversation)) or {}).get("Status"))
 
-    assert seen == ["New", "Working", "Working", "Closed", "Working"]
+    assert seen == ["New", "Working", "Working", "Working", "Working", "Closed", "Working"]
     [case_id] = salesforce.records["Case"]
     assert [c["ParentId"] for c in salesforce.records["CaseComment"].values()] == [case_id] * len(steps)
 

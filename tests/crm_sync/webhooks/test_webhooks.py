@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from sportello.contracts import ConversationNoteAdded, ConversationTagsChanged
 from sportello.http.signatures import signature
 from sportello.observability.metrics import EVENTS_DECLINED
 from sportello_crm_sync.tables import inbox, sla_stages
@@ -215,3 +216,23 @@ async def test_events_nobody_subscribed_to_cost_no_transaction(fresh_database_ur
         await eventually(lambda: receiver.received, timeout=20)
         assert await app.scalar(select(inbox.c.event_id).where(
             inbox.c.consumer_group == group, inbox.c.event_id == wanted.id))
+
+
+async def test_internal_notes_and_tag_changes_reach_their_subscribers_signed(fresh_database_url: str) -> None:
+    conversation, customer = uuid.uuid4(), uuid.uuid4()
+    at = datetime.now(UTC)
+    note = ConversationNoteAdded(note_id=uuid.uuid4(), conversation_id=conversation,
+                                 customer_id=customer, author="agent-7", text="VIP, call back", at=at)
+    tags = ConversationTagsChanged(conversation_id=conversation, customer_id=customer,
+                                   tags=("refund", "vip"), added=("vip",), removed=(), actor="agent-7",
+                                   at=at)
+    async with crm_sync_app(fresh_database_url) as app, running_receiver() as receiver:
+        await subscribe(app, receiver, "conversation.note_added", "conversation.tags_changed")
+        await app.publish(note)
+        await app.publish(tags)
+        await eventually(lambda: len(receiver.received) == 2, timeout=20)
+    assert [r.body["type"] for r in receiver.received] == ["conversation.note_added",
+                                                           "conversation.tags_changed"]
+    assert receiver.received[0].body["data"]["text"] == "VIP, call back"
+    assert receiver.received[1].body["data"]["added"] == ["vip"]
+    assert all(r.valid for r in receiver.received)  # signed with the subscription's secret

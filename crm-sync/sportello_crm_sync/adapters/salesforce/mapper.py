@@ -46,10 +46,13 @@ def case_status(entry: HistoryEntry) -> str | None:
 
     Resolved closes the case. An assignment or a status change (a reopen) while open means someone is
     working on it. A message leaves the status alone: a new case starts at the org's default
-    ("New"), and an existing one keeps what an agent set (e.g. "Escalated").
+    ("New"), and an existing one keeps what an agent set (e.g. "Escalated"). Snoozing leaves it
+    alone too: "On Hold" is not a status every org has, and the case is still not closed.
     """
     if entry.conversation_status == "resolved":
         return "Closed"
+    if entry.conversation_status == "snoozed":
+        return None
     if entry.kind in ("assignment", "status"):
         return "Working"
     return None
