@@ -1,5 +1,7 @@
 """Agents and teams: skills, capacity, presence and shifts. Whatever gives an agent room (coming
-online, a higher capacity) hands them queued conversations in the same transaction."""
+online, a higher capacity) hands them queued conversations in the same transaction. Every change of
+what ``agent.presence_changed`` carries (presence, capacity, name, team) is announced with the
+agent's next presence sequence, in the transaction that makes it."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from sportello.calendar import BusinessCalendar
+from sportello.contracts import AgentPresenceChanged
 from sportello.db import Tx
 from sportello.http.problems import Conflict, NotFound
 from sportello_assignment.policy import Rules
@@ -24,6 +27,10 @@ from sportello_assignment.schemas import AgentChange, AgentOut, NewAgent, TeamIn
 from sportello_assignment.tables import teams
 
 log = structlog.get_logger(__name__)
+
+# The fields agent.presence_changed carries (with the id): a change of any of them is announced.
+# channel_capacity is not among them: the event's capacity is the default per channel.
+_ANNOUNCED = ("name", "team", "presence", "capacity")
 
 
 async def create_agent(tx: Tx, new: NewAgent, rules: Rules, default_capacity: int,
@@ -35,10 +42,12 @@ async def create_agent(tx: Tx, new: NewAgent, rules: Rules, default_capacity: in
     values.setdefault("capacity", default_capacity)
     if values.get("presence") == "online":
         _refuse_outside_shift(values.get("shifts"), now)
-    agent = await repo.insert_agent({**values, "presence_changed_at": now, "last_seen_at": now})
+    agent = await repo.insert_agent({**values, "presence_changed_at": now, "last_seen_at": now,
+                                     "presence_sequence": 1})
     if agent is None:
         raise Conflict(f"An agent named {new.name!r} already exists.")
     log.info("assignment.agent_created", agent_id=str(agent.id), presence=agent.presence)
+    await announce_presence(tx, agent, now)
     return await _drain_if_room(tx, repo, agent, rules, now)
 
 
@@ -66,10 +75,39 @@ async def update_agent(tx: Tx, agent_id: uuid.UUID, change: AgentChange, rules: 
             current, capacity=values.get("capacity", current.capacity),
             channel_capacity=values.get("channel_capacity", current.channel_capacity),
         ).weighted_load()
+    announce = any(field in values and values[field] != getattr(current, field)
+                   for field in _ANNOUNCED)
+    if announce:
+        # The row is locked: no other writer can take the same number.
+        values["presence_sequence"] = current.presence_sequence + 1
     agent = await repo.update_agent(agent_id, values)
     assert agent is not None  # locked above
     log.info("assignment.agent_updated", agent_id=str(agent_id), fields=sorted(values))
+    if announce:
+        await announce_presence(tx, agent, now)
     return await _drain_if_room(tx, repo, agent, rules, now)
+
+
+async def announce_presence(tx: Tx, agent: Agent, at: datetime) -> None:
+    """Publish the agent's whole picture as it now is (its ``presence_sequence`` already taken)."""
+    await tx.outbox.add(AgentPresenceChanged(
+        agent_id=agent.id, name=agent.name, team=agent.team, presence=agent.presence,
+        capacity=agent.capacity, sequence=agent.presence_sequence, at=at,
+    ), subject=str(agent.id))
+    log.info("assignment.presence_announced", agent_id=str(agent.id), presence=agent.presence,
+             capacity=agent.capacity, sequence=agent.presence_sequence)
+
+
+async def announce_unannounced(tx: Tx) -> int:
+    """Announce the agents that never were (created before presence events existed), so the
+    consumers' picture of the team is whole without waiting for each agent's next change. Each
+    event is dated when the agent took the presence it is in. Returns how many."""
+    repo = AssignmentRepository(tx.session)
+    await repo.lock_queue()  # agent rows are written under it (see repository)
+    unannounced = await repo.take_first_presence_sequence()
+    for agent in unannounced:
+        await announce_presence(tx, agent, agent.presence_changed_at)
+    return len(unannounced)
 
 
 async def heartbeat(tx: Tx, agent_id: uuid.UUID, now: datetime | None = None) -> AgentOut:

@@ -25,6 +25,7 @@ async def _start(ctx: Context) -> None:
             # Invalid JSON or an invalid agent fails the start: a half-seeded team is worse than none.
             seeds = SeedAgents.validate_json(settings.assignment_seed_agents)
             await agents.seed_agents(tx, seeds, rules, settings.assignment_default_capacity)
+        await agents.announce_unannounced(tx)
         # Room left unused while no replica ran (or by a crash mid-drain) is offered at start.
         await drain_all(tx, rules, datetime.now(UTC))
 

@@ -28,7 +28,7 @@ class Routing:
     """What routing did with one conversation (for logs and tests; events carry the rest)."""
 
     outcome: Literal["assigned", "queued", "reserved", "kept_owner", "still_queued", "bot",
-                     "resolved"]
+                     "resolved", "snoozed"]
     agent_id: uuid.UUID | None = None
 
 

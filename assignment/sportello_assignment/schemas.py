@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 from sportello.calendar import BusinessCalendar
+from sportello.contracts import Presence
 
-Presence = Literal["online", "away", "offline"]
 Capacity = Annotated[int, Field(ge=1, le=50, description="Max concurrent conversations.")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 TeamName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

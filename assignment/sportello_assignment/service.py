@@ -1,6 +1,7 @@
 """A conversation's life as assignment follows it from events: scored messages open or continue it,
 priority changes move it in the queue (and SLA warnings escalate it), the owner's replies stop the
-no-reply timer, resolutions free the owner's slot and a customer's return brings it back."""
+no-reply timer, resolutions and snoozes free the owner's slot, and a customer's return or the end of
+a snooze brings it back."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ from sportello_assignment.repository import AssignmentRepository, Conversation
 from sportello_assignment.routing import Routing, drain_for, place, waiting_values
 
 log = structlog.get_logger(__name__)
+
+# What a conversation out of the active inbox (resolved, snoozed) must not keep: a place in the
+# queue and the timers of the sweeps.
+_NO_TIMERS: dict[str, object] = {
+    "queued_at": None, "reply_due_at": None, "escalated_at": None, "reserved_for": None,
+    "reserved_until": None, "widen_at": None}
 
 
 async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
@@ -52,9 +59,10 @@ async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
 
     # Known conversation: the owner keeps it end to end; a queued one keeps its place in time and
     # moves only through its priority. Neither is news, so nothing is emitted. One that may be
-    # reopened takes the queue lock before its row (the lock order of ``repository``).
+    # reopened takes the queue lock before its row (the lock order of ``repository``); so does a
+    # snoozed one, which ingest may wake or resolve while we look.
     current = await repo.get_conversation(event.conversation_id)
-    if current is not None and current.status in ("resolved", "waiting"):
+    if current is not None and current.status in ("resolved", "waiting", "snoozed"):
         await repo.lock_queue()
     known = await repo.record_inbound(event.conversation_id, event.sent_at, {
         "priority": priority, "band_rank": rank, "sla_deadline": event.sla_deadline})
@@ -65,11 +73,15 @@ async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
         # The customer answered: back to the owner if they have room, else after the sticky wait
         # to anyone (the owner's slot was given back when they replied).
         return await _reopen(tx, repo, known, rules, now, "follow_up")
+    # Snoozed: the message is recorded (its priority orders the queue once it wakes) but it stays
+    # parked. ingest owns the status and publishes the wake-up for this very message; deciding
+    # here too would route it twice.
     log.info("assignment.reprioritised", conversation_id=str(event.conversation_id),
              status=known.status, priority=priority)
     return Routing("kept_owner" if known.status == "assigned" else
                    "bot" if known.status == "bot" else
-                   "resolved" if known.status == "resolved" else "still_queued")
+                   "resolved" if known.status == "resolved" else
+                   "snoozed" if known.status == "snoozed" else "still_queued")
 
 
 async def reprioritise(tx: Tx, event: ConversationPrioritised, rules: Rules,
@@ -135,9 +147,10 @@ async def on_reply_requested(tx: Tx, event: ReplyRequested, rules: Rules) -> Non
 
 async def record_status(tx: Tx, event: ConversationStatusChanged, rules: Rules,
                         now: datetime | None = None) -> None:
-    """ingest resolved or reopened the conversation. Resolving frees the owner's slot (and hands
-    them the next queued conversation); reopening routes it again, to the same owner if possible.
-    An older status change than one already applied is ignored."""
+    """ingest resolved, snoozed or (re)opened the conversation. Resolving or snoozing frees the
+    owner's slot (and hands them the next queued conversation); reopening or waking a snoozed one
+    routes it again, to the same owner if possible. An older status change than one already
+    applied is ignored (a redelivery too: its sequence is the one applied)."""
     repo = AssignmentRepository(tx.session)
     await repo.lock_queue()  # before the conversation's row: freeing or routing follows
     conversation = await repo.get_conversation(event.conversation_id, lock=True)
@@ -148,8 +161,12 @@ async def record_status(tx: Tx, event: ConversationStatusChanged, rules: Rules,
                                                   {"status_sequence": event.sequence})
     if event.status == "resolved":
         await _resolve(tx, conversation, rules, event.at, now)
+    elif event.status == "snoozed":
+        await _snooze(tx, conversation, rules, now)
     elif conversation.status == "resolved":
         await _reopen(tx, repo, conversation, rules, now, "reopened")
+    elif conversation.status == "snoozed":
+        await _reopen(tx, repo, conversation, rules, now, "unsnoozed")
 
 
 async def _resolve(tx: Tx, conversation: Conversation, rules: Rules, at: datetime,
@@ -161,11 +178,32 @@ async def _resolve(tx: Tx, conversation: Conversation, rules: Rules, at: datetim
     owner = conversation.agent_id if conversation.status == "assigned" else None
     if owner is not None:
         await repo.release(owner, conversation.channel)
-    await repo.update_conversation(conversation.id, {
-        "status": "resolved", "resolved_at": at, "queued_at": None, "reply_due_at": None,
-        "escalated_at": None, "reserved_for": None, "reserved_until": None, "widen_at": None})
+    await repo.update_conversation(conversation.id,
+                                   {"status": "resolved", "resolved_at": at, **_NO_TIMERS})
     log.info("assignment.resolved", conversation_id=str(conversation.id),
              agent_id=str(owner) if owner else None)
+    if owner is not None:
+        await drain_for(tx, owner, rules, now)
+
+
+async def _snooze(tx: Tx, conversation: Conversation, rules: Rules, now: datetime) -> None:
+    """Park the conversation: its owner stays recorded (the sticky owner when it wakes) but gets
+    the slot back and their next queued conversation. The queue, the drains and every sweep read
+    only queued or assigned conversations, so nothing moves it until ingest wakes or resolves it.
+    The caller holds the queue lock."""
+    if conversation.status == "snoozed":
+        return  # a new end of the same snooze: ingest's timer, nothing to do here
+    repo = AssignmentRepository(tx.session)
+    owner = conversation.agent_id if conversation.status == "assigned" else None
+    if owner is not None:
+        await repo.release(owner, conversation.channel)
+    # resolved_at goes too: ingest only snoozes open conversations, so a resolution we still
+    # hold was undone by a reopen we have not seen; what ingest says now is what counts.
+    await repo.update_conversation(conversation.id,
+                                   {"status": "snoozed", "resolved_at": None, **_NO_TIMERS})
+    log.info("assignment.snoozed", conversation_id=str(conversation.id), was=conversation.status,
+             agent_id=str(conversation.agent_id) if conversation.agent_id else None,
+             slot_freed=owner is not None)
     if owner is not None:
         await drain_for(tx, owner, rules, now)
 

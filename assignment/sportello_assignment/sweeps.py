@@ -18,9 +18,9 @@ import structlog
 
 from sportello.db import Database, Tx
 from sportello.runtime import Context
-from sportello_assignment.agents import on_shift
+from sportello_assignment.agents import announce_presence, on_shift
 from sportello_assignment.policy import Rules
-from sportello_assignment.repository import AssignmentRepository
+from sportello_assignment.repository import Agent, AssignmentRepository
 from sportello_assignment.routing import assign, need_of, reassign, requeue
 from sportello_assignment.settings import AssignmentSettings
 from sportello_assignment.tables import agents
@@ -44,18 +44,22 @@ async def _presence(db: Database, rules: Rules, now: datetime) -> int:
     async with db.transaction() as tx:
         repo = AssignmentRepository(tx.session)
         await repo.lock_queue()  # agent rows are written under it (see repository)
-        turned: list[uuid.UUID] = []
+        turned: list[Agent] = []
         if rules.auto_away_s > 0:
             turned = await repo.set_presence_where(
                 "away", now, agents.c.presence == "online",
                 agents.c.last_seen_at < now - timedelta(seconds=rules.auto_away_s))
         off_shift = [agent_id for agent_id, shifts in await repo.on_duty_with_shifts()
                      if not on_shift(shifts, now)]
+        ended: list[Agent] = []
         if off_shift:
-            await repo.set_presence_where("offline", now, agents.c.id.in_(off_shift))
-    if turned or off_shift:
-        log.info("assignment.presence_swept", away=len(turned), off_shift=len(off_shift))
-    return len(turned) + len(off_shift)
+            ended = await repo.set_presence_where("offline", now, agents.c.id.in_(off_shift))
+        # An agent turned away and then off shift in this pass is announced twice, in order.
+        for agent in (*turned, *ended):
+            await announce_presence(tx, agent, now)
+    if turned or ended:
+        log.info("assignment.presence_swept", away=len(turned), off_shift=len(ended))
+    return len(turned) + len(ended)
 
 
 async def _agents_gone(db: Database, rules: Rules, now: datetime, batch: int) -> int:

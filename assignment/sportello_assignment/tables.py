@@ -50,6 +50,8 @@ agents = Table(
     Column("presence", Text, nullable=False),
     Column("presence_changed_at", DateTime(timezone=True), nullable=False,
            server_default=func.now()),
+    # The sequence of the last agent.presence_changed (presence, capacity, name, team); 0: none.
+    Column("presence_sequence", Integer, nullable=False, server_default=text("0")),
     Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # A business calendar (JSON) of the agent's shifts; null: no shifts, available whenever online.
     Column("shifts", JSONB, nullable=True),
@@ -82,8 +84,8 @@ conversations = Table(
     Column("language", Text, nullable=True),
     Column("topic", Text, nullable=True),  # the intent of its first message (sales, legal, ...)
     Column("team", Text, nullable=True),  # null: any team
-    # The owner (assigned), or the last owner (queued, resolved): how a returning customer and a
-    # follow-up find their agent again.
+    # The owner (assigned, waiting, snoozed), or the last owner (queued, resolved): how a
+    # returning customer, a follow-up and a snooze ending find their agent again.
     Column("agent_id", Uuid, ForeignKey("assignment.agents.id"), nullable=True),
     Column("priority", Float, nullable=False),
     Column("band_rank", SmallInteger, nullable=False, server_default=text("2")),
@@ -112,7 +114,8 @@ conversations = Table(
     Column("handoff_note", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # waiting: the owner answered and the customer has not written since (no slot held).
-    CheckConstraint("status IN ('queued', 'assigned', 'waiting', 'bot', 'resolved')",
+    # snoozed: an agent parked it (ingest decides when it wakes); owner kept, no slot, no timers.
+    CheckConstraint("status IN ('queued', 'assigned', 'waiting', 'snoozed', 'bot', 'resolved')",
                     name="conversations_status_known"),
     CheckConstraint("status <> 'assigned' OR agent_id IS NOT NULL",
                     name="conversations_assigned_has_agent"),

@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from sportello.contracts import Intent, MessageScored, Sentiment
+from sportello.contracts import Intent, MessageScored, Presence, Sentiment
 from sportello.db import Database
 from sportello_assignment import agents, service
 from sportello_assignment.policy import POLICIES, Rules
 from sportello_assignment.repository import AssignmentRepository, Conversation
 from sportello_assignment.routing import Routing
-from sportello_assignment.schemas import AgentChange, AgentOut, NewAgent, Presence
+from sportello_assignment.schemas import AgentChange, AgentOut, NewAgent
 from sportello_assignment.tables import agents as agents_table
 from sportello_assignment.tables import outbox
 

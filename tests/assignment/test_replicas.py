@@ -1,7 +1,8 @@
 """Two assignment workers (each with its own connection pool, as two replicas have) on one real
 PostgreSQL, under concurrent load: new conversations delivered to both (a redelivery after a
-rebalance), follow-ups, resolutions, agents coming and going, claims and timer sweeps, all at once.
-No agent may ever hold more than its capacity and no conversation may have two owners."""
+rebalance), follow-ups, resolutions, snoozes and wake-ups, agents coming and going, claims and
+timer sweeps, all at once. No agent may ever hold more than its capacity and no conversation may
+have two owners."""
 
 from __future__ import annotations
 
@@ -62,15 +63,17 @@ async def test_two_workers_never_overfill_an_agent_nor_assign_twice(
                 overfilled.append(owned)
             await asyncio.sleep(0.005)
 
-    async def resolve_some(db: Database, seed: int) -> None:
+    async def change_status_of_some(db: Database, seed: int) -> None:
         rng = random.Random(seed)
         for _ in range(25):
             event = rng.choice(events)
+            status, reason = rng.choice([("resolved", "resolved"), ("snoozed", "snoozed"),
+                                         ("open", "snooze_ended"), ("open", "reopened_by_agent")])
             sequence[event.conversation_id] += 1
             async with db.transaction() as tx:
                 await service.record_status(tx, ConversationStatusChanged(
                     conversation_id=event.conversation_id, customer_id=event.customer_id,
-                    status="resolved", reason="resolved",
+                    status=status, reason=reason,  # type: ignore[arg-type]
                     sequence=sequence[event.conversation_id], at=datetime.now(UTC)), RULES)
             await asyncio.sleep(0)
 
@@ -98,7 +101,7 @@ async def test_two_workers_never_overfill_an_agent_nor_assign_twice(
     follow_ups = [scored(e.conversation_id, e.customer_id, priority=90) for e in events[::3]]
     await asyncio.gather(
         deliver(one, [*events, *follow_ups]), deliver(two, [*reversed(events), *follow_ups]),
-        resolve_some(one, 1), resolve_some(two, 2), come_and_go(one, 3), come_and_go(two, 4),
+        change_status_of_some(one, 1), change_status_of_some(two, 2), come_and_go(one, 3), come_and_go(two, 4),
         claim_some(one, 5), claim_some(two, 6),
         sweep(one, RULES, datetime.now(UTC)), sweep(two, RULES, datetime.now(UTC)),
     )

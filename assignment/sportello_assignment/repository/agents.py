@@ -16,13 +16,15 @@ from sqlalchemy import ColumnElement, Integer, any_, func, literal, or_, select,
 from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sportello.contracts import Presence
 from sportello_assignment.policy import Policy
 from sportello_assignment.tables import agents
 
 _COLUMNS = (agents.c.id, agents.c.name, agents.c.team, agents.c.capacity,
             agents.c.channel_capacity, agents.c.languages, agents.c.channels, agents.c.topics,
             agents.c.presence, agents.c.presence_changed_at, agents.c.last_seen_at,
-            agents.c.shifts, agents.c.active_count, agents.c.active, agents.c.load)
+            agents.c.shifts, agents.c.active_count, agents.c.active, agents.c.load,
+            agents.c.presence_sequence)
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,14 @@ class Agent:
     languages: list[str]
     channels: list[str]
     topics: list[str]
-    presence: str
+    presence: Presence
     presence_changed_at: datetime
     last_seen_at: datetime
     shifts: dict[str, Any] | None
     active_count: int
     active: dict[str, int]
     load: float
+    presence_sequence: int
 
     def capacity_on(self, channel: str) -> int:
         return self.channel_capacity.get(channel, self.capacity)
@@ -157,12 +160,24 @@ class AgentQueries:
                 load=func.greatest(agents.c.load - 1.0 / _capacity_on(channel), 0),
             ))
 
-    async def set_presence_where(self, presence: str, at: datetime,
-                                 *conditions: ColumnElement[bool]) -> list[uuid.UUID]:
+    async def set_presence_where(self, presence: Presence, at: datetime,
+                                 *conditions: ColumnElement[bool]) -> list[Agent]:
+        """Set ``presence`` on the agents matching ``conditions`` that do not have it yet, in one
+        statement; returns them as they now are, each with its next presence sequence."""
         rows = await self.session.execute(
-            update(agents).where(*conditions).values(presence=presence, presence_changed_at=at)
-            .returning(agents.c.id))
-        return list(rows.scalars())
+            update(agents).where(*conditions, agents.c.presence != presence)
+            .values(presence=presence, presence_changed_at=at,
+                    presence_sequence=agents.c.presence_sequence + 1)
+            .returning(*_COLUMNS))
+        return [Agent(*tuple(row)) for row in rows]
+
+    async def take_first_presence_sequence(self) -> list[Agent]:
+        """Agents never announced (created before presence sequences existed), now numbered 1;
+        one statement, so replicas starting together each take different agents."""
+        rows = await self.session.execute(
+            update(agents).where(agents.c.presence_sequence == 0)
+            .values(presence_sequence=1).returning(*_COLUMNS))
+        return [Agent(*tuple(row)) for row in rows]
 
     async def gone_with_conversations(self, since: datetime, limit: int) -> list[uuid.UUID]:
         """Agents offline since before ``since`` who still hold conversations."""

@@ -132,7 +132,8 @@ class AgentPresenceChanged(Event):
     name: str
     team: str
     presence: Presence
-    capacity: int = Field(description="Conversations the agent may hold at once (all channels)")
+    capacity: int = Field(description="Conversations the agent may hold at once on a channel (the "
+                                      "default limit; a channel may have its own)")
     sequence: int
     at: datetime
 
