@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sportello.bus.base import Subscription
 from sportello.contracts import (
+    AgentPresenceChanged,
     ConversationAssigned,
     ConversationPrioritised,
     ConversationQueued,
@@ -20,6 +21,7 @@ from sportello.db import Tx
 from sportello.handling import EventHandler, subscription
 from sportello.runtime import Context
 from sportello.topics import (
+    AGENTS_PRESENCE,
     CONVERSATIONS_ACTIVITY,
     CONVERSATIONS_ASSIGNMENT,
     MESSAGES_RECEIVED,
@@ -64,6 +66,10 @@ async def on_status_changed(tx: Tx, event: ConversationStatusChanged,
     await service.record_status_changed(tx, event)
 
 
+async def on_presence_changed(tx: Tx, event: AgentPresenceChanged, envelope: Envelope) -> None:
+    await service.record_presence(tx, event)
+
+
 ROUTES: dict[type[Event], EventHandler] = {
     MessageReceived: on_message_received,
     MessageScored: on_message_scored,
@@ -73,6 +79,7 @@ ROUTES: dict[type[Event], EventHandler] = {
     ReplyRequested: on_reply_requested,
     MessageDeliveryUpdated: on_delivery_updated,
     ConversationStatusChanged: on_status_changed,
+    AgentPresenceChanged: on_presence_changed,
 }
 
 
@@ -91,5 +98,5 @@ def subscriptions(ctx: Context) -> list[Subscription]:
     return [
         subscription(ctx, Groups.GATEWAY_KPI,
                      (MESSAGES_RECEIVED, MESSAGES_SCORED, CONVERSATIONS_ASSIGNMENT,
-                      CONVERSATIONS_ACTIVITY), ROUTES, wants=_wants)
+                      CONVERSATIONS_ACTIVITY, AGENTS_PRESENCE), ROUTES, wants=_wants)
     ]

@@ -1,5 +1,6 @@
 """All of the KPI aggregator's SQL: order-independent input upserts, the fact and bucket
-statements (sql.py), the rebuild from the read model, and index-backed report reads."""
+statements (sql.py), agents' presence, the rebuild from the read model, and index-backed report
+reads."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sportello_gateway.kpi import sql
 from sportello_gateway.kpi.tables import (
+    kpi_agent_presence,
+    kpi_agents,
     kpi_assignments,
     kpi_conversations,
     kpi_daily,
@@ -108,6 +111,48 @@ class KpiRepository:
     async def add_status_change(self, values: dict[str, Any]) -> None:
         await self.session.execute(
             insert(kpi_status_changes).values(**values).on_conflict_do_nothing())
+
+    async def lock_agent(self, values: dict[str, Any]) -> None:
+        """Create the agent's latest-change row if needed, keep it at the highest sequence, and
+        lock it (ON CONFLICT DO UPDATE locks the row even when its WHERE keeps it as it is): one
+        agent's subtract-insert-add must not interleave."""
+        statement = insert(kpi_agents).values(**values)
+        own = [name for name in values if name != "agent_id"]
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=[kpi_agents.c.agent_id],
+            set_={name: statement.excluded[name] for name in own},
+            where=kpi_agents.c.sequence < statement.excluded.sequence,
+        ))
+
+    async def presence_known(self, agent_id: uuid.UUID, sequence: int) -> bool:
+        p = kpi_agent_presence.c
+        query = select(p.sequence).where(p.agent_id == agent_id, p.sequence == sequence)
+        return (await self.session.execute(query)).first() is not None
+
+    async def presence_before(self, agent_id: uuid.UUID, sequence: int) -> int | None:
+        """The sequence of the agent's change just before this one (whose interval it splits)."""
+        p = kpi_agent_presence.c
+        query = select(func.max(p.sequence)).where(p.agent_id == agent_id, p.sequence < sequence)
+        return (await self.session.execute(query)).scalar()
+
+    async def add_presence(self, values: dict[str, Any]) -> None:
+        await self.session.execute(
+            insert(kpi_agent_presence).values(**values).on_conflict_do_nothing())
+
+    async def add_presence_contributions(self, agent_id: uuid.UUID | None, low: int, high: int,
+                                         sign: int) -> None:
+        """Add (sign +1) or take away (-1) the online intervals of the agent's changes from
+        sequence ``low`` to ``high``; agent None: every interval of every agent (the rebuild, on
+        emptied bucket tables; low and high are ignored)."""
+        if agent_id is None:
+            await self.session.execute(text(sql.presence_contributions(ordered=False)),
+                                       {"sign": sign})
+            return
+        await self.session.execute(text(sql.presence_contributions(*sql.AGENT_RANGE)),
+                                   {"sign": sign, "agent": agent_id, "low": low, "high": high})
+
+    async def refresh_latest_presence(self) -> None:
+        await self.session.execute(text(sql.LATEST_PRESENCE))
 
     async def apply_sla(self, conversation_id: uuid.UUID, kind: SlaKindColumn, sequence: int,
                         deadline: datetime) -> None:
@@ -272,18 +317,30 @@ class KpiRepository:
         )
         return (await self.session.execute(query)).mappings().all()
 
-    async def backlog_before(self, where: Slice, group_by: GroupBy | None) -> dict[str, float]:
-        """Open conversations at the period's start: every backlog change before it, summed per
-        dimension group (time groups share the whole slice's)."""
+    async def running_before(self, where: Slice, group_by: GroupBy | None
+                             ) -> dict[str, dict[str, float]]:
+        """The running figures at the period's start (unresolved and snoozed conversations):
+        every change of theirs before it, summed per dimension group, then per measure (time
+        groups share the whole slice's)."""
         by = None if group_by in ("hour", "day") else group_by
-        b = self._buckets(where, by, before_start=True, measures=("backlog_delta",))
+        b = self._buckets(where, by, before_start=True, measures=sql.RUNNING_MEASURES)
         query = (
-            select(_group_key(b, by).label("key"), func.sum(b.c.value))
-            .group_by(*_grouping(b, by))
+            select(_group_key(b, by).label("key"), b.c.measure, func.sum(b.c.value))
+            .group_by(*_grouping(b, by), b.c.measure)
             .having(func.sum(b.c.value) != 0)
         )
-        rows = (await self.session.execute(query)).all()
-        return {key: float(total) for key, total in rows if total is not None}
+        found: dict[str, dict[str, float]] = {}
+        for key, measure, total in (await self.session.execute(query)).all():
+            found.setdefault(key, {})[measure] = float(total)
+        return found
+
+    async def running_presence(self, where: Slice, group_by: GroupBy | None,
+                               now: datetime) -> Sequence[RowMapping]:
+        """The still-running online intervals up to ``now``, in the shape of :meth:`sums`."""
+        params = {"start": where.start, "end": where.end, "now": now, "team": where.team,
+                  "agent": where.agent, "channel": where.channel}
+        result = await self.session.execute(text(sql.running_presence(group_by)), params)
+        return result.mappings().all()
 
     async def volume(self, where: Slice, by: Literal["channel", "hour_of_day"]
                      ) -> Sequence[RowMapping]:

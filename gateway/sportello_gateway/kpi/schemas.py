@@ -45,8 +45,13 @@ class MessageKpis(BaseModel):
 
 
 class Backlog(BaseModel):
-    at_start: int = Field(description="Open conversations when the period (or group) starts")
-    at_end: int = Field(description="Open conversations when the period (or group) ends")
+    at_start: int = Field(description="Unresolved conversations (open or snoozed) when the period "
+                                      "(or group) starts")
+    at_end: int = Field(description="Unresolved conversations (open or snoozed) when the period "
+                                    "(or group) ends")
+    snoozed_at_start: int = Field(description="Of those at the start, the snoozed ones (parked "
+                                              "by an agent until the customer writes or a time)")
+    snoozed_at_end: int = Field(description="Of those at the end, the snoozed ones")
 
 
 class Transition(BaseModel):
@@ -67,8 +72,19 @@ class AgentKpis(BaseModel):
     average_concurrency: float | None = Field(
         description="concurrency_seconds / seconds in the period: conversations held at once, "
                     "on average (per agent when filtered or grouped by agent)")
+    online_seconds: float = Field(
+        description="Seconds agents were online (sum over agents), up to now for those online "
+                    "now; presence has no channel, so a report on one channel has none")
+    average_online_agents: float | None = Field(
+        description="online_seconds / seconds in the period: agents online at once, on average")
+    capacity_seconds: float = Field(
+        description="Slot-seconds offered: each online second times the agent's capacity then "
+                    "(conversations they may hold at once)")
     utilisation: float | None = Field(
-        default=None, description="Always null: agents' presence is not published on the bus")
+        description="concurrency_seconds / capacity_seconds: the share of the online agents' "
+                    "slots that held conversations; null without capacity. Holds count whatever "
+                    "the agent's presence (a conversation kept while away or offline still "
+                    "counts), so it can exceed 1")
 
 
 class CsatKpis(BaseModel):

@@ -7,13 +7,14 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import RowMapping
 
 from sportello.contracts import (
+    AgentPresenceChanged,
     ConversationAssigned,
     ConversationPrioritised,
     ConversationQueued,
@@ -158,6 +159,26 @@ async def record_status_changed(tx: Tx, event: ConversationStatusChanged) -> Non
     await _change(tx, event.conversation_id, event.customer_id, change)
 
 
+async def record_presence(tx: Tx, event: AgentPresenceChanged) -> None:
+    """Store the change and move the buckets: the change splits the interval of the agent's
+    previous one (by sequence), so that interval's contribution leaves and the two new ones come
+    in, under the agent's lock. A late, older change lands in its place the same way; a repeat
+    changes nothing."""
+    repo = KpiRepository(tx.session)
+    values = dict(agent_id=event.agent_id, sequence=event.sequence, presence=event.presence,
+                  capacity=event.capacity, team=event.team, at=event.at)
+    await repo.lock_agent(values)
+    if await repo.presence_known(event.agent_id, event.sequence):
+        return
+    previous = await repo.presence_before(event.agent_id, event.sequence)
+    low = event.sequence if previous is None else previous
+    await repo.add_presence_contributions(event.agent_id, low, event.sequence, -1)
+    await repo.add_presence(values)
+    await repo.add_presence_contributions(event.agent_id, low, event.sequence, +1)
+    log.info("kpi.presence_recorded", agent_id=str(event.agent_id), sequence=event.sequence,
+             presence=event.presence, capacity=event.capacity)
+
+
 async def record_csat(tx: Tx, conversation_id: uuid.UUID, answer: CsatIn,
                       at: datetime) -> CsatOut:
     """One answer per conversation: a second one replaces the first, in the buckets too."""
@@ -180,9 +201,10 @@ async def record_csat(tx: Tx, conversation_id: uuid.UUID, answer: CsatIn,
 
 async def rebuild(tx: Tx, since: datetime | None = None) -> int:
     """Recompute facts and buckets from the gateway's read model (plus the history the KPI
-    inputs already hold), set-based: for a backfill, a repair after a schema change, or a data
-    set loaded straight into the read model. ``since``: only the conversations with activity
-    since then. Returns how many conversations were recomputed (-1 for all)."""
+    inputs already hold, and the agents' stored presence changes), set-based: for a backfill, a
+    repair after a schema change, or a data set loaded straight into the read model. ``since``:
+    only the conversations with activity since then (presence buckets are left as they are).
+    Returns how many conversations were recomputed (-1 for all)."""
     started = time.perf_counter()
     repo = KpiRepository(tx.session)
     await repo.use_memory_for_bulk_work()
@@ -191,10 +213,13 @@ async def rebuild(tx: Tx, since: datetime | None = None) -> int:
         await repo.clear_buckets()
         await repo.recompute_facts(None)
         await repo.add_contributions(None, +1)
+        await repo.refresh_latest_presence()
+        await repo.add_presence_contributions(None, 0, 0, +1)
         count = -1
     else:
         # Contributions are computed from the stored inputs, so the old ones leave the buckets
-        # before the read model's copy changes those inputs.
+        # before the read model's copy changes those inputs. Presence buckets stay: the read
+        # model holds no presence, so nothing merged here can change them.
         ids = await repo.conversations_touched_since(since)
         await repo.add_contributions(ids, -1)
         await repo.merge_read_model(since)
@@ -219,32 +244,47 @@ def check_period(start: datetime, end: datetime) -> None:
         raise InvalidRequest("The period may span at most 366 days.")
 
 
-async def report(tx: Tx, where: Slice, group_by: GroupBy | None) -> KpiReport:
+class AtStart(NamedTuple):
+    """The running figures when a period (or group) starts."""
+
+    unresolved: int = 0
+    snoozed: int = 0
+
+    @classmethod
+    def of(cls, before: Mapping[str, float]) -> AtStart:
+        return cls(round(before.get("backlog_delta", 0)), round(before.get("snoozed_delta", 0)))
+
+
+async def report(tx: Tx, where: Slice, group_by: GroupBy | None,
+                 now: datetime | None = None) -> KpiReport:
+    """``now`` (default: the clock) ends the agents' online intervals still running."""
     check_period(where.start, where.end)
+    now = now or datetime.now(UTC)
     repo = KpiRepository(tx.session)
     period_seconds = (where.end - where.start).total_seconds()
-    totals_rows = await repo.sums(where, None)
-    prior = await repo.backlog_before(where, None)
-    totals = _kpis(_by_measure(totals_rows), period_seconds, int(prior.get("", 0)))
+    totals_rows = [*await repo.sums(where, None), *await repo.running_presence(where, None, now)]
+    prior = await repo.running_before(where, None)
+    totals = _kpis(_by_measure(totals_rows), period_seconds, AtStart.of(prior.get("", {})))
 
     groups: list[Group] = []
     if group_by is not None:
         per_group: dict[str, list[RowMapping]] = defaultdict(list)
-        for row in await repo.sums(where, group_by):
+        for row in [*await repo.sums(where, group_by),
+                    *await repo.running_presence(where, group_by, now)]:
             per_group[row["key"]].append(row)
         if group_by in ("hour", "day"):
-            # Time groups carry the backlog on: each starts where the previous one ended.
-            open_now = int(prior.get("", 0))
+            # Time groups carry the running figures on: each starts where the previous one ended.
+            at_start = AtStart.of(prior.get("", {}))
             group_seconds = 3600.0 if group_by == "hour" else 86400.0
             for key in sorted(per_group):
-                kpis = _kpis(_by_measure(per_group[key]), group_seconds, open_now)
-                open_now = kpis.backlog.at_end
+                kpis = _kpis(_by_measure(per_group[key]), group_seconds, at_start)
+                at_start = AtStart(kpis.backlog.at_end, kpis.backlog.snoozed_at_end)
                 groups.append(Group(key=key, kpis=kpis))
         else:
-            group_prior = await repo.backlog_before(where, group_by)
+            group_prior = await repo.running_before(where, group_by)
             for key in sorted(per_group.keys() | group_prior.keys()):
                 kpis = _kpis(_by_measure(per_group.get(key, [])), period_seconds,
-                             int(group_prior.get(key, 0)))
+                             AtStart.of(group_prior.get(key, {})))
                 groups.append(Group(key=key, kpis=kpis))
 
     return KpiReport(
@@ -259,13 +299,14 @@ Measures = Mapping[str, Mapping[int, float]]
 
 
 def _by_measure(rows: Sequence[RowMapping]) -> Measures:
-    measures: dict[str, dict[int, float]] = defaultdict(dict)
+    """Summed per measure and bin (the running presence rows add to the buckets' own)."""
+    measures: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for row in rows:
-        measures[row["measure"]][row["bin"]] = float(row["value"])
+        measures[row["measure"]][row["bin"]] += float(row["value"])
     return measures
 
 
-def _kpis(m: Measures, period_seconds: float, open_at_start: int) -> KpiSet:
+def _kpis(m: Measures, period_seconds: float, at_start: AtStart) -> KpiSet:
     def total(measure: str) -> float:
         return sum(m.get(measure, {}).values())
 
@@ -275,6 +316,8 @@ def _kpis(m: Measures, period_seconds: float, open_at_start: int) -> KpiSet:
     resolved = count("resolved")
     in_channel = count("resolved_in_channel")
     concurrency = total("concurrency_seconds")
+    online = total("online_seconds")
+    capacity = total("capacity_seconds")
     transitions = [
         Transition(from_label=LABELS[index // 3], to_label=LABELS[index % 3], count=round(value))
         for index, value in sorted(m.get("sentiment_transition", {}).items()) if round(value)
@@ -295,15 +338,21 @@ def _kpis(m: Measures, period_seconds: float, open_at_start: int) -> KpiSet:
         handle_time=_durations(m, "handle"),
         sla=SlaKpis(first_response=_rate(m, "sla_first_response"),
                     resolution=_rate(m, "sla_resolution")),
-        backlog=Backlog(at_start=open_at_start,
-                        at_end=open_at_start + count("backlog_delta")),
+        backlog=Backlog(at_start=at_start.unresolved,
+                        at_end=at_start.unresolved + count("backlog_delta"),
+                        snoozed_at_start=at_start.snoozed,
+                        snoozed_at_end=at_start.snoozed + count("snoozed_delta")),
         sentiment=SentimentKpis(
             distribution={label: round(m.get("sentiment", {}).get(index, 0))
                           for index, label in enumerate(LABELS)},
             transitions=transitions,
         ),
         agents=AgentKpis(concurrency_seconds=concurrency,
-                         average_concurrency=_ratio(concurrency, period_seconds)),
+                         average_concurrency=_ratio(concurrency, period_seconds),
+                         online_seconds=online,
+                         average_online_agents=_ratio(online, period_seconds),
+                         capacity_seconds=capacity,
+                         utilisation=_ratio(concurrency, capacity)),
         csat=CsatKpis(
             count=csat_count, average=_ratio(csat_sum, csat_count),
             distribution={str(score): round(csat.get(score - 1, 0)) for score in range(1, 6)},

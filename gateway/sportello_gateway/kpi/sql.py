@@ -1,7 +1,9 @@
-"""The two set-based statements everything else rests on, as SQL text.
+"""The set-based statements everything else rests on, as SQL text: facts from a conversation's
+inputs, the conversations' contributions to the buckets, and the agents' (presence intervals).
 
-Both take a *scope*: one conversation (the handlers), a set of them, or all (``rebuild``), so the
-incremental path and the rebuild run the very same SQL and cannot drift apart.
+Each takes a *scope*: one conversation or agent (the handlers), a set of them, or all
+(``rebuild``), so the incremental path and the rebuild run the very same SQL and cannot drift
+apart.
 """
 
 from __future__ import annotations
@@ -20,6 +22,27 @@ def scoped(scope: str, column: str) -> str:
 def _bin(seconds: str) -> str:
     return BIN_SQL.replace("{seconds}", seconds)
 
+
+# A hold: an agent's assignment, from its moment until the next assignment change or the next
+# resolution or snooze at or after its start, whichever comes first (a snooze frees the agent's
+# slot; waking the conversation is a new assignment, so a new hold). Statuses are matched by time,
+# not sequence: a conversation's assignment and status sequences are counted apart. ended_at is
+# NULL while the hold runs: it is not counted until it ends. Shared by handle time (facts) and
+# concurrency (buckets), so the two cannot disagree on what a hold is.
+_HELD = """
+    SELECT a.conversation_id, a.agent_id, a.team, a.at, LEAST(a.next_at, stop.at) AS ended_at
+    FROM (
+        SELECT a.*, lead(a.at) OVER (PARTITION BY a.conversation_id ORDER BY a.sequence)
+            AS next_at
+        FROM gateway.kpi_assignments a WHERE {a_scope}
+    ) a
+    CROSS JOIN LATERAL (
+        SELECT min(s.at) AS at FROM gateway.kpi_status_changes s
+        WHERE s.conversation_id = a.conversation_id AND s.status IN ('resolved', 'snoozed')
+          AND s.at >= a.at
+    ) AS stop
+    WHERE a.kind = 'assigned'
+"""
 
 # Facts from inputs. Responses: the messages of a conversation on one time line (an agent's reply
 # at the moment it went out, a failed message not at all); each outbound message closes the "wait"
@@ -81,23 +104,22 @@ WITH msgs AS (
         (array_agg(at ORDER BY sequence DESC))[1] AS changed_at,
         count(*) FILTER (WHERE status = 'open' AND before = 'resolved') AS reopen_count
     FROM statuses GROUP BY conversation_id
-), holds AS (
-    SELECT a.conversation_id, a.sequence, a.kind, a.agent_id, a.team, a.at,
-        lead(a.at) OVER (PARTITION BY a.conversation_id ORDER BY a.sequence) AS ended_at
-    FROM gateway.kpi_assignments a WHERE {a_scope}
 ), assignment_facts AS (
-    SELECT conversation_id,
-        (array_agg(agent_id ORDER BY sequence DESC))[1] AS agent_id,
-        (array_agg(team ORDER BY sequence DESC))[1] AS team,
-        count(*) FILTER (WHERE kind = 'assigned') AS assignment_count
-    FROM holds GROUP BY conversation_id
+    SELECT a.conversation_id,
+        (array_agg(a.agent_id ORDER BY a.sequence DESC))[1] AS agent_id,
+        (array_agg(a.team ORDER BY a.sequence DESC))[1] AS team,
+        count(*) FILTER (WHERE a.kind = 'assigned') AS assignment_count
+    FROM gateway.kpi_assignments a WHERE {a_scope} GROUP BY a.conversation_id
+), held AS ({held}
 ), handle_facts AS (
-    -- Handle time: how long agents held the conversation until it was (last) resolved.
+    -- Handle time: the seconds agents held the conversation (every ended hold that began before
+    -- its last resolution, so the work before a reopening counts too, snoozed time does not),
+    -- counted once, at the last resolution, like the resolution time.
     SELECT h.conversation_id,
-        sum(EXTRACT(EPOCH FROM LEAST(COALESCE(h.ended_at, sf.changed_at), sf.changed_at) - h.at))
-            ::float8 AS handle_seconds
-    FROM holds h JOIN status_facts sf USING (conversation_id)
-    WHERE sf.status = 'resolved' AND h.kind = 'assigned' AND h.at < sf.changed_at
+        sum(EXTRACT(EPOCH FROM LEAST(h.ended_at, sf.changed_at) - h.at))::float8
+            AS handle_seconds
+    FROM held h JOIN status_facts sf USING (conversation_id)
+    WHERE sf.status = 'resolved' AND h.at < sf.changed_at AND h.ended_at > h.at
     GROUP BY h.conversation_id
 ), facts AS (
     SELECT f.id, mf.channel, COALESCE(mf.channel_count, 0) AS channel_count, af.team,
@@ -153,7 +175,8 @@ FROM facts WHERE t.id = facts.id
 # Dimensions are the conversation's channel (its first message's) and its latest team and agent,
 # except agent concurrency, which belongs to the agent who held the conversation at the time.
 _CONTRIBUTIONS = """
-WITH f AS (
+WITH held AS ({held}
+), f AS (
     SELECT c.*, COALESCE(c.channel, '') AS ch, COALESCE(c.team, '') AS tm,
         COALESCE(c.agent_id::text, '') AS ag
     FROM gateway.kpi_conversations c WHERE c.opened_at IS NOT NULL AND {f_scope}
@@ -212,34 +235,37 @@ WITH f AS (
         f.csat_score - 1, 1
     FROM f WHERE f.csat_score IS NOT NULL
     UNION ALL
-    -- Backlog: +1 when opened (above), -1 when resolved, +1 when reopened.
-    SELECT date_trunc('hour', s.at, 'UTC'), f.ch, f.tm, f.ag, 'backlog_delta', 0,
-        CASE WHEN s.status = 'resolved' THEN -1 ELSE 1 END
+    -- Backlog, the unresolved conversations: +1 when opened (above), -1 when resolved, +1 when
+    -- it leaves 'resolved' (reopened); open <-> snoozed leaves it as it is (snoozed is unresolved
+    -- work). Snoozed, a second running figure: +1 on entering 'snoozed', -1 on leaving it.
+    SELECT date_trunc('hour', s.at, 'UTC'), f.ch, f.tm, f.ag, r.measure, 0, r.value
     FROM f JOIN (
         SELECT s.*, lag(s.status, 1, 'open') OVER (
             PARTITION BY s.conversation_id ORDER BY s.sequence) AS before
         FROM gateway.kpi_status_changes s WHERE {s_scope}
     ) s ON s.conversation_id = f.id
-    WHERE s.status <> s.before
+    CROSS JOIN LATERAL (VALUES
+        ('backlog_delta', CASE WHEN s.status = 'resolved' THEN -1
+                               WHEN s.before = 'resolved' THEN 1 ELSE 0 END::float8),
+        ('snoozed_delta', CASE WHEN s.status = 'snoozed' THEN 1
+                               WHEN s.before = 'snoozed' THEN -1 ELSE 0 END)
+    ) AS r(measure, value)
+    WHERE s.status <> s.before AND r.value <> 0
     UNION ALL
-    -- Concurrency: seconds each agent held the conversation, hour by hour. A hold ends at the
-    -- next assignment change or at the resolution; one still running is not counted yet.
+    -- Concurrency: seconds each agent held the conversation (see _HELD), hour by hour.
     SELECT g.hour, f.ch, COALESCE(h.team, ''), h.agent_id::text, 'concurrency_seconds', 0,
         EXTRACT(EPOCH FROM LEAST(h.ended_at, g.hour + interval '1 hour')
                            - GREATEST(h.at, g.hour))::float8
-    FROM f JOIN (
-        SELECT a.*, lead(a.at) OVER (PARTITION BY a.conversation_id ORDER BY a.sequence)
-            AS next_at
-        FROM gateway.kpi_assignments a WHERE {a_scope}
-    ) raw ON raw.conversation_id = f.id
-    CROSS JOIN LATERAL (SELECT raw.at, raw.team, raw.agent_id,
-        LEAST(COALESCE(raw.next_at, f.resolved_at), f.resolved_at) AS ended_at
-        WHERE raw.kind = 'assigned'
-          AND (raw.next_at IS NOT NULL OR f.resolved_at IS NOT NULL)) AS h
+    FROM f JOIN held h ON h.conversation_id = f.id
     CROSS JOIN LATERAL generate_series(date_trunc('hour', h.at, 'UTC'), h.ended_at,
                                        interval '1 hour') AS g(hour)
     WHERE h.ended_at > h.at AND g.hour < h.ended_at
-), summed AS (
+), {write}
+"""
+
+# Every (hour, dimensions, measure, bin) the rows of ``parts`` add to, times :sign, into the hourly
+# buckets and their daily rollup: the tail both bucket statements share.
+_WRITE_BUCKETS = """summed AS (
     SELECT hour, ch, tm, ag, measure, bin, sum(value) * :sign AS value
     FROM parts GROUP BY hour, ch, tm, ag, measure, bin
     HAVING sum(value) <> 0
@@ -276,7 +302,82 @@ ON CONFLICT (grain, day, channel, team, agent_id, measure, bin)
 DO UPDATE SET value = d.value + EXCLUDED.value
 """
 
+# Agents' online time, from their presence changes: each change opens an interval that the agent's
+# next change (by sequence) closes; an online interval adds its seconds, hour by hour, to
+# online_seconds and its seconds times the capacity of that change to capacity_seconds, under the
+# team it names and the agent (no channel: capacity spans every channel). An agent's last interval
+# is still running and is added at report time instead (RUNNING_PRESENCE). Scope: {rows} chooses
+# the changes read (an interval needs its successor among them), {intervals} the intervals counted.
+_PRESENCE = """
+WITH intervals AS (
+    SELECT p.agent_id, p.sequence, p.presence, p.capacity, p.team, p.at,
+        lead(p.at) OVER (PARTITION BY p.agent_id ORDER BY p.sequence) AS ended_at
+    FROM gateway.kpi_agent_presence p WHERE {rows}
+), parts AS (
+    SELECT g.hour, ''::text AS ch, i.team AS tm, i.agent_id::text AS ag, r.measure, 0 AS bin,
+        r.value
+    FROM intervals i
+    CROSS JOIN LATERAL generate_series(date_trunc('hour', i.at, 'UTC'), i.ended_at,
+                                       interval '1 hour') AS g(hour)
+    CROSS JOIN LATERAL (SELECT EXTRACT(EPOCH FROM LEAST(i.ended_at, g.hour + interval '1 hour')
+                                                  - GREATEST(i.at, g.hour))::float8) AS o(seconds)
+    CROSS JOIN LATERAL (VALUES
+        ('online_seconds'::text, o.seconds),
+        ('capacity_seconds', o.seconds * i.capacity)
+    ) AS r(measure, value)
+    WHERE i.presence = 'online' AND i.ended_at > i.at AND g.hour < i.ended_at AND {intervals}
+), {write}
+"""
+# One agent's intervals from the change :low to the change :high (the handler: the predecessor of
+# a new change, and the new change).
+AGENT_RANGE = ("p.agent_id = :agent AND p.sequence >= :low", "i.sequence <= :high")
+
+# The agents' running intervals (their latest change is online), as they would stand in the
+# buckets if they ended :now: per hour starting in [:start, :end) and before :now, summed per
+# report group ({key}). Reads kpi_agents, one row per agent.
+_RUNNING_PRESENCE = """
+SELECT {key} AS key, r.measure, 0 AS bin, sum(r.value) AS value
+FROM gateway.kpi_agents a
+CROSS JOIN LATERAL generate_series(
+    date_trunc('hour', GREATEST(a.at, CAST(:start AS timestamptz)), 'UTC'),
+    LEAST(CAST(:now AS timestamptz), CAST(:end AS timestamptz)), interval '1 hour') AS g(hour)
+CROSS JOIN LATERAL (SELECT EXTRACT(EPOCH FROM LEAST(CAST(:now AS timestamptz),
+                                                    g.hour + interval '1 hour')
+                                              - GREATEST(a.at, g.hour))::float8) AS o(seconds)
+CROSS JOIN LATERAL (VALUES
+    ('online_seconds'::text, o.seconds),
+    ('capacity_seconds', o.seconds * a.capacity)
+) AS r(measure, value)
+WHERE a.presence = 'online' AND a.at < CAST(:now AS timestamptz)
+  AND g.hour >= CAST(:start AS timestamptz) AND g.hour < CAST(:end AS timestamptz)
+  AND g.hour < CAST(:now AS timestamptz) AND o.seconds > 0
+  AND (CAST(:team AS text) IS NULL OR a.team = CAST(:team AS text))
+  AND (CAST(:agent AS text) IS NULL OR a.agent_id::text = CAST(:agent AS text))
+  -- Presence has no channel: a report on one channel has no online time.
+  AND (CAST(:channel AS text) IS NULL OR CAST(:channel AS text) = '')
+GROUP BY 1, 2
+"""
+# The report group of a running interval's hour, as repository._group_key names it.
+_RUNNING_KEYS = {
+    None: "''", "channel": "''", "team": "a.team", "agent": "a.agent_id::text",
+    "hour": """to_char(g.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"')""",
+    "day": "to_char(g.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+}
+
+# Rebuild: every agent's latest change, from the stored changes.
+LATEST_PRESENCE = """
+INSERT INTO gateway.kpi_agents AS k (agent_id, sequence, presence, capacity, team, at)
+SELECT DISTINCT ON (p.agent_id) p.agent_id, p.sequence, p.presence, p.capacity, p.team, p.at
+FROM gateway.kpi_agent_presence p ORDER BY p.agent_id, p.sequence DESC
+ON CONFLICT (agent_id) DO UPDATE SET sequence = EXCLUDED.sequence,
+    presence = EXCLUDED.presence, capacity = EXCLUDED.capacity, team = EXCLUDED.team,
+    at = EXCLUDED.at
+"""
+
 LABELS = ("negative", "neutral", "positive")
+# Figures kept as changes (deltas), summed from the beginning: the unresolved and the snoozed
+# conversations.
+RUNNING_MEASURES = ("backlog_delta", "snoozed_delta")
 # Plain counts that the daily rollup keeps per UTC hour of the day (as their bin).
 VOLUME_MEASURES = ("opened", "inbound", "outbound")
 # The daily rollups: which dimensions each keeps (the others are '*').
@@ -287,21 +388,42 @@ def _label_index(column: str) -> str:
     return f"(CASE {column} WHEN 'negative' THEN 0 WHEN 'neutral' THEN 1 ELSE 2 END)"
 
 
+def _held(scope: str) -> str:
+    return _HELD.format(a_scope=scoped(scope, "a.conversation_id"))
+
+
+def _write_buckets(ordered: bool) -> str:
+    """``ordered``: write bucket rows in key order, so concurrent handlers lock shared rows in the
+    same order (no deadlock); the rebuild, alone on emptied tables, skips the sorts."""
+    return _WRITE_BUCKETS.format(
+        hourly_order="ORDER BY hour, ch, tm, ag, measure, bin" if ordered else "",
+        daily_order="ORDER BY 1, 2, 3, 4, 5, 6, 7" if ordered else "",
+    )
+
+
 def recompute(scope: str) -> str:
     return _RECOMPUTE.format(
         m_scope=scoped(scope, "m.conversation_id"), s_scope=scoped(scope, "s.conversation_id"),
         a_scope=scoped(scope, "a.conversation_id"), f_scope=scoped(scope, "f.id"),
+        held=_held(scope),
     )
 
 
+def presence_contributions(rows: str = ALL, intervals: str = ALL, *,
+                           ordered: bool = True) -> str:
+    """Agents' online and capacity seconds into the buckets (times :sign); see _PRESENCE."""
+    return _PRESENCE.format(rows=rows, intervals=intervals, write=_write_buckets(ordered))
+
+
+def running_presence(group_by: str | None) -> str:
+    return _RUNNING_PRESENCE.format(key=_RUNNING_KEYS[group_by])
+
+
 def contributions(scope: str, *, ordered: bool = True) -> str:
-    """``ordered``: write bucket rows in key order, so concurrent handlers lock shared rows in the
-    same order (no deadlock); the rebuild, alone on emptied tables, skips the sorts."""
+    """The conversations' contributions to the buckets (times :sign)."""
     return _CONTRIBUTIONS.format(
-        hourly_order="ORDER BY hour, ch, tm, ag, measure, bin" if ordered else "",
-        daily_order="ORDER BY 1, 2, 3, 4, 5, 6, 7" if ordered else "",
+        held=_held(scope), write=_write_buckets(ordered),
         f_scope=scoped(scope, "c.id"), s_scope=scoped(scope, "s.conversation_id"),
-        a_scope=scoped(scope, "a.conversation_id"),
         first_bin=_bin("f.first_response_seconds"), next_bin=_bin("n.seconds"),
         resolution_bin=_bin("f.resolution_seconds"), handle_bin=_bin("f.handle_seconds"),
         transition_bin=f"{_label_index('f.first_sentiment')} * 3 + "

@@ -2,11 +2,12 @@
 
 Three layers, each derived from the one before, so any arrival order of the events gives the same
 rows:
-- *inputs* (``kpi_messages``, ``kpi_assignments``, ``kpi_status_changes`` and the input columns of
-  ``kpi_conversations``): what the events said, each column owned by one kind of event, merged
-  by a rule that ignores order (keyed by message id or by sequence);
+- *inputs* (``kpi_messages``, ``kpi_assignments``, ``kpi_status_changes``, ``kpi_agent_presence``
+  and the input columns of ``kpi_conversations``): what the events said, each column owned by one
+  kind of event, merged by a rule that ignores order (keyed by message id or by sequence);
 - *facts* (the derived columns of ``kpi_conversations``): recomputed from one conversation's inputs
-  whenever one of them changes;
+  whenever one of them changes; an agent's presence intervals are derived from their successive
+  changes in the bucket statement itself (``kpi_agents`` keeps each agent's latest change);
 - *buckets* (``kpi_hourly``, rolled up per day in ``kpi_daily``): each fact's contribution, summed
   per hour and dimension. A change
   subtracts the conversation's old contribution and adds the new one in the same transaction, so the
@@ -71,7 +72,34 @@ kpi_status_changes = Table(
     # conversation.status_changed, one row per sequence number.
     Column("conversation_id", Uuid, primary_key=True),
     Column("sequence", BigInteger, primary_key=True),
-    Column("status", Text, nullable=False),
+    Column("status", Text, nullable=False),  # open | snoozed | resolved
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+kpi_agent_presence = Table(
+    "kpi_agent_presence",
+    metadata,
+    # agent.presence_changed, one row per (agent, sequence): each change opens an interval that
+    # the agent's next change closes (sql._PRESENCE).
+    Column("agent_id", Uuid, primary_key=True),
+    Column("sequence", BigInteger, primary_key=True),
+    Column("presence", Text, nullable=False),  # online | away | offline
+    Column("capacity", Integer, nullable=False),
+    Column("team", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+kpi_agents = Table(
+    "kpi_agents",
+    metadata,
+    # Each agent's latest presence change (highest sequence): its interval is still running, and
+    # a report adds it up to "now" from these few rows. The presence handler locks this row, so
+    # one agent's subtract-insert-add never interleaves.
+    Column("agent_id", Uuid, primary_key=True),
+    Column("sequence", BigInteger, nullable=False),
+    Column("presence", Text, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("team", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
@@ -130,10 +158,12 @@ kpi_hourly = Table(
     Column("measure", Text, primary_key=True),
     Column("bin", SmallInteger, primary_key=True),
     Column("value", Double, nullable=False),
-    # A report's period is a range of the primary key (it leads with the hour); the backlog at
-    # the period's start sums every earlier backlog change, through this narrow index.
-    Index("kpi_hourly_backlog", "hour", postgresql_include=["channel", "team", "agent_id", "value"],
-          postgresql_where=text("measure = 'backlog_delta'")),
+    # A report's period is a range of the primary key (it leads with the hour); the backlog and
+    # the snoozed conversations at the period's start sum every earlier change of theirs, through
+    # this narrow index.
+    Index("kpi_hourly_running", "hour",
+          postgresql_include=["channel", "team", "agent_id", "measure", "value"],
+          postgresql_where=text("measure IN ('backlog_delta', 'snoozed_delta')")),
 )
 
 kpi_daily = Table(

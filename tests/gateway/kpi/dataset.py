@@ -10,8 +10,9 @@ C2 x, Bob (tech). In 09:10 (neutral); assigned 09:11; first-response SLA due 09:
    answers on the platform at 09:40 -> first response 1800 s, SLA miss. Stays open. CSAT 3 at 12:00.
 C3 chat. In 09:05 (negative); Ann 09:05, transferred to Bob (tech) 09:35; reply requested 09:45,
    sent 09:50 -> 2700 s. Resolved 10:05. In 10:15 (neutral); reopened 10:20; reply sent 10:26 ->
-   next response 660 s. Resolved 10:40 -> resolution 5700 s; handle Ann 1800 + Bob 3900 = 5700 s;
-   one reopen. CSAT 2.
+   next response 660 s. Resolved 10:40 -> resolution 5700 s; one reopen. Bob's hold ends at the
+   first resolution (10:05) and no assignment follows the reopening, so handle Ann 1800 + Bob
+   1800 = 3600 s. CSAT 2.
 C4 x, Ann. In 09:00 (not scored); assigned 09:01; reply on messenger requested 09:02, delivered
    09:03 -> 180 s; two channels (not resolved in channel). Resolution SLA due 09:10; resolved
    09:15 -> 900 s, miss; handle 840 s.

@@ -3,17 +3,21 @@ reading what they built."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 
-from sportello.contracts import Event
+from sportello.contracts import AgentPresenceChanged, Event
 from sportello.db import Database
 from sportello_gateway.handlers import ROUTES as READ_MODEL_ROUTES
 from sportello_gateway.kpi import service
 from sportello_gateway.kpi.handlers import ROUTES
 from sportello_gateway.kpi.tables import (
+    kpi_agent_presence,
+    kpi_agents,
     kpi_assignments,
     kpi_conversations,
     kpi_daily,
@@ -24,7 +28,17 @@ from sportello_gateway.kpi.tables import (
 from tests.gateway.builders import envelope
 from tests.gateway.kpi.dataset import Dataset
 
-KPI_TABLES = (kpi_hourly, kpi_daily, kpi_conversations, kpi_messages, kpi_assignments, kpi_status_changes)
+KPI_TABLES = (kpi_hourly, kpi_daily, kpi_conversations, kpi_messages, kpi_assignments,
+              kpi_status_changes, kpi_agent_presence, kpi_agents)
+
+
+def presence(agent_id: uuid.UUID, sequence: int, state: str, at: datetime, *,
+             capacity: int = 4, team: str = "billing", name: str = "Ann"
+             ) -> AgentPresenceChanged:
+    """agent.presence_changed as assignment publishes it."""
+    return AgentPresenceChanged(agent_id=agent_id, name=name, team=team,
+                                presence=state,  # type: ignore[arg-type]
+                                capacity=capacity, sequence=sequence, at=at)
 
 
 async def apply_kpi(db: Database, events: Sequence[Event], *, read_model: bool = False) -> None:

@@ -14,10 +14,12 @@ from fastapi import FastAPI
 
 from sportello.db import Database
 from sportello_gateway.component import COMPONENT
+from tests.gateway.builders import publish
 from tests.gateway.kpi import dataset
 from tests.gateway.kpi.dataset import DAY
-from tests.gateway.kpi.support import apply_kpi
+from tests.gateway.kpi.support import apply_kpi, presence
 from tests.support.app import auth, running_app
+from tests.support.waiting import eventually
 
 SUPERVISOR, AGENT, INTEGRATION = auth("supervisor"), auth("agent"), auth("integration")
 PERIOD = {"from": DAY.isoformat(), "to": (DAY + timedelta(days=1)).isoformat()}
@@ -146,3 +148,25 @@ async def test_csv_export(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
     assert c3_row["resolution_seconds"] == "5700.0"
     assert c3_row["team"] == "tech"
     assert c3_row["status"] == "resolved"
+
+
+async def test_presence_over_the_bus_reaches_the_report(
+        app: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    """The KPI group subscribes to the presence topic; a repeated change counts once."""
+    running, client = app
+    agent = uuid.uuid4()
+    changes = [presence(agent, 1, "online", dataset.at(9), capacity=4),
+               presence(agent, 2, "offline", dataset.at(10), capacity=4)]
+    await publish(running, changes + changes)
+
+    async def online() -> dict[str, float] | None:
+        response = await client.get("/v1/kpis/report", params={**PERIOD, "agent": str(agent)},
+                                    headers=SUPERVISOR)
+        agents: dict[str, float] = response.json()["totals"]["agents"]
+        # Until the offline change is in, the interval runs on to the period's end.
+        return agents if agents["online_seconds"] == 3600 else None
+
+    agents = await eventually(online)
+    assert agents == {"concurrency_seconds": 0.0, "average_concurrency": 0.0,
+                      "online_seconds": 3600.0, "average_online_agents": 3600 / 86400,
+                      "capacity_seconds": 14400.0, "utilisation": 0.0}

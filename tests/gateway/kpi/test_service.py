@@ -71,14 +71,15 @@ async def test_every_kpi_of_the_hand_built_day(db: Database) -> None:
     assert_durations(totals.next_response, [180, 660])  # C1, C3
     assert_durations(totals.resolution, [10800, 1800, 5700, 900, 1800])  # mean 4200
     assert totals.resolution.mean == 4200
-    assert_durations(totals.handle_time, [10800, 1740, 5700, 840, 1800])  # mean 4176
+    assert_durations(totals.handle_time, [10800, 1740, 3600, 840, 1800])  # mean 3756
     # First response: C1 hit (09:05 <= 09:10), C2 miss (09:40 > 09:30). Resolution: C1 hit
     # (09:30 <= 10:00), C4 miss (09:15 > 09:10).
     assert totals.sla.model_dump() == {
         "first_response": {"hit": 1, "miss": 1, "rate": 0.5},
         "resolution": {"hit": 1, "miss": 1, "rate": 0.5}}
     # Open at 00:00: C7. At 24:00: C2 and C5 (1 + 6 opened - 6 resolutions + 1 reopening).
-    assert totals.backlog.model_dump() == {"at_start": 1, "at_end": 2}
+    assert totals.backlog.model_dump() == {"at_start": 1, "at_end": 2, "snoozed_at_start": 0,
+                                           "snoozed_at_end": 0}
     # Scored inbound messages of the day: negative C1, C3; neutral C2, C3, C6; positive C1, C5.
     assert totals.sentiment.distribution == {"negative": 2, "neutral": 3, "positive": 2}
     # First -> last label of the resolved ones: C7 neg->neg, C3 neg->neu, C1 neg->pos,
@@ -86,10 +87,13 @@ async def test_every_kpi_of_the_hand_built_day(db: Database) -> None:
     assert [(t.from_label, t.to_label, t.count) for t in totals.sentiment.transitions] == [
         ("negative", "negative", 1), ("negative", "neutral", 1), ("negative", "positive", 1),
         ("neutral", "neutral", 1)]
-    # Ann: C1 1740 + C3 1800 + C4 840 + C7 3600 (00:00-01:00) = 7980; Bob: C3 3900 + C6 1800
-    # = 5700 (C2 is still held: not counted until it ends). 13680 s over a 86400 s day.
-    assert totals.agents.concurrency_seconds == 13680
-    assert totals.agents.average_concurrency == pytest.approx(13680 / 86400)
+    # Ann: C1 1740 + C3 1800 + C4 840 + C7 3600 (00:00-01:00) = 7980; Bob: C3 1800 (until its
+    # first resolution) + C6 1800 = 3600 (C2 is still held: not counted until it ends). 11580 s
+    # over a 86400 s day. No presence was published: no online time, no utilisation.
+    assert totals.agents.concurrency_seconds == 11580
+    assert totals.agents.average_concurrency == pytest.approx(11580 / 86400)
+    assert (totals.agents.online_seconds, totals.agents.capacity_seconds) == (0, 0)
+    assert totals.agents.average_online_agents == 0
     assert totals.agents.utilisation is None
     # C1 5 (its first answer, 1, was replaced), C2 3 (open: counted when answered), C3 2, C6 4.
     assert totals.csat.model_dump() == {
@@ -109,7 +113,7 @@ async def test_groups_filters_and_volume(db: Database) -> None:
     assert (bob.conversations.opened, bob.conversations.resolved) == (3, 2)  # C2 C3 C6 / C3 C6
     assert (nobody.conversations.opened, nobody.conversations.resolved) == (1, 0)  # C5
     assert ann.agents.concurrency_seconds == 7980
-    assert bob.agents.concurrency_seconds == 5700
+    assert bob.agents.concurrency_seconds == 3600
     assert (ann.backlog.at_start, ann.backlog.at_end) == (1, 0)  # C7 open at midnight
     assert (bob.backlog.at_start, bob.backlog.at_end) == (0, 1)  # C2
 
@@ -130,7 +134,7 @@ async def test_groups_filters_and_volume(db: Database) -> None:
     bobs_in_tech = await report(db, Slice(start=DAY, end=DAY + timedelta(days=1), team="tech",
                                           agent=str(BOB)))  # from the hourly buckets
     assert bobs_in_tech.totals.conversations.opened == 3
-    assert bobs_in_tech.totals.agents.concurrency_seconds == 5700
+    assert bobs_in_tech.totals.agents.concurrency_seconds == 3600
 
     by_hour = await report(db, group_by="hour")
     assert [(g.key, g.kpis.conversations.opened) for g in by_hour.groups
@@ -171,10 +175,11 @@ async def test_periods_not_on_day_boundaries(db: Database) -> None:
     mixed = await report(db, where, group_by="hour")
     # C7 opened at 22:00 the day before, inside this period: nothing was open at its start.
     assert mixed.totals.conversations.opened == 7
-    assert mixed.totals.backlog.model_dump() == {"at_start": 0, "at_end": 2}
+    assert mixed.totals.backlog.model_dump() == {"at_start": 0, "at_end": 2,
+                                                 "snoozed_at_start": 0, "snoozed_at_end": 0}
     assert sum(g.kpis.conversations.opened for g in mixed.groups) == 7
     assert sum(g.kpis.first_response.count for g in mixed.groups) == 5
-    assert mixed.totals.agents.concurrency_seconds == 13680 + 7200  # C7's 22:00-24:00 too
+    assert mixed.totals.agents.concurrency_seconds == 11580 + 7200  # C7's 22:00-24:00 too
     shorter = await report(db, Slice(start=DAY + timedelta(hours=9, minutes=30),
                                      end=DAY + timedelta(hours=10)))
     # Only buckets whose hour starts in the period count: none does.
