@@ -67,7 +67,6 @@ __all__ = [
     "PriorityBand",
     "PriorityFactor",
     "ReplyRequested",
-    "StatusReason",
     "Sentiment",
     "SentimentLabel",
     "SentimentPoint",
@@ -76,6 +75,7 @@ __all__ = [
     "SlaKind",
     "SlaStage",
     "SlaState",
+    "StatusReason",
     "event_model",
     "registered_events",
 ]
