@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,6 +23,13 @@ from sportello_assignment.tables import outbox
 # Auto-away off: tests move the clock by hours without heartbeats (its own test turns it on).
 RULES = Rules(policy=POLICIES["ours"], auto_away_s=0)
 CAPACITY = 7
+# Tomorrow: after every row's creation time (agents are created "now"), so the clock only moves
+# forward.
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
 
 
 def rules(**changes: Any) -> Rules:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -19,27 +18,13 @@ from sportello.db import Database
 from sportello.http.problems import Conflict
 from sportello.topics import AGENTS_PRESENCE
 from sportello_assignment import agents
-from sportello_assignment.component import COMPONENT
 from sportello_assignment.schemas import NewAgent
 from sportello_assignment.sweeps import sweep
 from sportello_assignment.tables import agents as agents_table
 from sportello_assignment.tables import outbox
-from tests.assignment.support import CAPACITY, RULES, add_agent, patch, rules
+from tests.assignment.support import CAPACITY, RULES, add_agent, at, patch, rules
 from tests.services.calendar.calendars import ROME, office
 from tests.services.calendar.calendars import at as at_zone
-from tests.support.database import migrated_database
-
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture
-async def db(fresh_database_url: str) -> AsyncIterator[Database]:
-    async with migrated_database(COMPONENT, fresh_database_url) as database:
-        yield database
 
 
 async def announced(db: Database, agent_id: uuid.UUID) -> list[dict[str, Any]]:

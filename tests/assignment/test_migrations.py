@@ -1,51 +1,21 @@
-"""Assignment's hand-written migrations on real PostgreSQL: the migrated schema is what ``tables.py``
-declares, and stepping back below snooze keeps every parked conversation in a state the older code
-knows (owned ones wait on the customer, the others queue)."""
+"""Assignment's hand-written migrations on real PostgreSQL: stepping back below snooze keeps every
+parked conversation in a state the older code knows (owned ones wait on the customer, the others
+queue). The whole schema's drift is checked in ``tests/services/test_schema_drift.py``."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sportello_assignment.component import COMPONENT
-from sportello_assignment.tables import metadata
 from tests.support.database import migrated_database, settings_for
+from tests.support.schema import alembic_config
 
 BEFORE_SNOOZE = "3f872ae5af6f"
-
-
-def _alembic(database_url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(COMPONENT.migrations))
-    config.attributes["database_url"] = database_url
-    return config
-
-
-def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={
-        "include_schemas": True, "version_table_schema": metadata.schema,
-        "include_name": lambda name, type_, parent: type_ != "schema" or name == metadata.schema})
-    return [diff for diff in compare_metadata(context, metadata)
-            if not (diff[0] == "remove_table" and diff[1].name == "alembic_version")]
-
-
-async def test_the_migrated_schema_is_the_declared_one(fresh_database_url: str) -> None:
-    async with migrated_database(COMPONENT, fresh_database_url):
-        pass
-    engine = create_async_engine(settings_for(fresh_database_url).database_url_plain())
-    try:
-        async with engine.connect() as connection:
-            assert await connection.run_sync(_differences) == []
-    finally:
-        await engine.dispose()
 
 
 async def test_downgrading_below_snooze_parks_conversations_in_known_states(
@@ -61,7 +31,7 @@ async def test_downgrading_below_snooze_parks_conversations_in_known_states(
             "(:unowned, :customer, 'snoozed', NULL, 50)"),
             {"owned": owned, "unowned": unowned, "customer": uuid.uuid4(), "owner": owner})
 
-    config = _alembic(settings_for(fresh_database_url).database_url_plain())
+    config = alembic_config(COMPONENT, settings_for(fresh_database_url).database_url_plain())
     await asyncio.to_thread(command.downgrade, config, BEFORE_SNOOZE)
 
     engine = create_async_engine(settings_for(fresh_database_url).database_url_plain())

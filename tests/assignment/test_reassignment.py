@@ -4,8 +4,7 @@ offline, an owner who never answers, widening skills, and the bot hand-off."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,13 +13,13 @@ from sportello.db import Database
 from sportello.http.problems import Conflict
 from sportello_assignment import manual, service
 from sportello_assignment.agents import put_team
-from sportello_assignment.component import COMPONENT
 from sportello_assignment.policy import POLICIES
 from sportello_assignment.schemas import Handoff, TeamIn
 from sportello_assignment.sweeps import sweep
 from tests.assignment.support import (
     RULES,
     add_agent,
+    at,
     conversation,
     emitted,
     get_agent,
@@ -32,20 +31,6 @@ from tests.assignment.support import (
 )
 from tests.services.calendar.calendars import ROME, office
 from tests.services.calendar.calendars import at as at_zone
-from tests.support.database import migrated_database
-
-# After every row's creation time (agents are created "now"), so the clock only moves forward.
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture
-async def db(fresh_database_url: str) -> AsyncIterator[Database]:
-    async with migrated_database(COMPONENT, fresh_database_url) as database:
-        yield database
 
 
 async def resolve(db: Database, conversation_id: uuid.UUID, customer_id: uuid.UUID,

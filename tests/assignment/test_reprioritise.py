@@ -5,24 +5,13 @@ made by scoring a message is left to the message.scored behind it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from sportello.contracts import ConversationPrioritised, SlaState
 from sportello.db import Database
 from sportello_assignment import service
-from sportello_assignment.component import COMPONENT
 from sportello_assignment.repository import AssignmentRepository
 from tests.assignment.support import RULES, add_agent, conversation, emitted, queue, route, scored
-from tests.support.database import migrated_database
-
-
-@pytest.fixture
-async def db(fresh_database_url: str) -> AsyncIterator[Database]:
-    async with migrated_database(COMPONENT, fresh_database_url) as database:
-        yield database
 
 
 def prioritised(conversation_id: uuid.UUID, customer_id: uuid.UUID, priority: float,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +13,6 @@ from sqlalchemy import func, select
 from sportello.db import Database
 from sportello.http.problems import NotFound
 from sportello_assignment import agents
-from sportello_assignment.component import COMPONENT
 from sportello_assignment.schemas import AgentOut, NewAgent
 from sportello_assignment.tables import conversations
 from tests.assignment.support import (
@@ -29,13 +27,6 @@ from tests.assignment.support import (
     scored,
     set_load,
 )
-from tests.support.database import migrated_database
-
-
-@pytest.fixture
-async def db(fresh_database_url: str) -> AsyncIterator[Database]:
-    async with migrated_database(COMPONENT, fresh_database_url) as database:
-        yield database
 
 
 async def test_new_conversation_goes_to_an_online_agent_with_sequence_1(db: Database) -> None:

@@ -5,8 +5,7 @@ to its owner (or the queue, reason ``unsnoozed``), and ingest's status order is 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import get_args
 
 import pytest
@@ -16,12 +15,12 @@ from sportello.contracts.events import ConversationStatus
 from sportello.db import Database
 from sportello.http.problems import Conflict
 from sportello_assignment import manual, service
-from sportello_assignment.component import COMPONENT
 from sportello_assignment.schemas import Handoff
 from sportello_assignment.sweeps import sweep
 from tests.assignment.support import (
     RULES,
     add_agent,
+    at,
     conversation,
     emitted,
     get_agent,
@@ -32,21 +31,8 @@ from tests.assignment.support import (
     scored,
 )
 from tests.assignment.test_reprioritise import prioritised, reprioritise
-from tests.support.database import migrated_database
 
-# Tomorrow: after every row's creation time, so the clock only moves forward.
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 _REASONS = {"open": "unsnoozed_by_agent", "snoozed": "snoozed", "resolved": "resolved"}
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture
-async def db(fresh_database_url: str) -> AsyncIterator[Database]:
-    async with migrated_database(COMPONENT, fresh_database_url) as database:
-        yield database
 
 
 async def status(db: Database, event: MessageScored, status: ConversationStatus, sequence: int,
