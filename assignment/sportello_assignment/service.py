@@ -174,16 +174,7 @@ async def _resolve(tx: Tx, conversation: Conversation, rules: Rules, at: datetim
     """Close the conversation and free its owner's slot; the caller holds the queue lock."""
     if conversation.status == "resolved":
         return
-    repo = AssignmentRepository(tx.session)
-    owner = conversation.agent_id if conversation.status == "assigned" else None
-    if owner is not None:
-        await repo.release(owner, conversation.channel)
-    await repo.update_conversation(conversation.id,
-                                   {"status": "resolved", "resolved_at": at, **_NO_TIMERS})
-    log.info("assignment.resolved", conversation_id=str(conversation.id),
-             agent_id=str(owner) if owner else None)
-    if owner is not None:
-        await drain_for(tx, owner, rules, now)
+    await _leave_inbox(tx, conversation, rules, now, {"status": "resolved", "resolved_at": at})
 
 
 async def _snooze(tx: Tx, conversation: Conversation, rules: Rules, now: datetime) -> None:
@@ -193,15 +184,22 @@ async def _snooze(tx: Tx, conversation: Conversation, rules: Rules, now: datetim
     The caller holds the queue lock."""
     if conversation.status == "snoozed":
         return  # a new end of the same snooze: ingest's timer, nothing to do here
+    # resolved_at goes too: ingest only snoozes open conversations, so a resolution we still
+    # hold was undone by a reopen we have not seen; what ingest says now is what counts.
+    await _leave_inbox(tx, conversation, rules, now, {"status": "snoozed", "resolved_at": None})
+
+
+async def _leave_inbox(tx: Tx, conversation: Conversation, rules: Rules, now: datetime,
+                       values: dict[str, object]) -> None:
+    """Resolved or snoozed: out of the queue and the sweeps' timers; an owner holding it gets the
+    slot back and, in the same transaction, their next queued conversation."""
     repo = AssignmentRepository(tx.session)
     owner = conversation.agent_id if conversation.status == "assigned" else None
     if owner is not None:
         await repo.release(owner, conversation.channel)
-    # resolved_at goes too: ingest only snoozes open conversations, so a resolution we still
-    # hold was undone by a reopen we have not seen; what ingest says now is what counts.
-    await repo.update_conversation(conversation.id,
-                                   {"status": "snoozed", "resolved_at": None, **_NO_TIMERS})
-    log.info("assignment.snoozed", conversation_id=str(conversation.id), was=conversation.status,
+    await repo.update_conversation(conversation.id, {**values, **_NO_TIMERS})
+    log.info(f"assignment.{values['status']}", conversation_id=str(conversation.id),
+             was=conversation.status,
              agent_id=str(conversation.agent_id) if conversation.agent_id else None,
              slot_freed=owner is not None)
     if owner is not None:
