@@ -111,7 +111,8 @@ async def list_conversations(
 )
 async def get_conversation(conversation_id: ConversationId, ctx: GatewayContext,
                            principal: Agent) -> ConversationDetail:
-    async with ctx.db.transaction() as tx:
+    # One snapshot: the row's counts and the messages and timeline shown must agree.
+    async with ctx.db.snapshot() as tx:
         return await queries.get_conversation(tx, principal, conversation_id)
 
 

@@ -97,6 +97,20 @@ class Database:
             for callback in self._after_commit:
                 callback()
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Tx]:
+        """A transaction for reads of several statements that must agree with each other (a
+        conversation's row and its messages): REPEATABLE READ, so every statement sees the same
+        snapshot, where READ COMMITTED would let a commit land between two of them. Read-only use:
+        nothing it writes would be published."""
+        async with self.sessionmaker() as session:
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            tx = Tx(session=session, outbox=Outbox(session, self.outbox_table, self.source))
+            try:
+                yield tx
+            finally:
+                await session.rollback()  # nothing to keep; the pool resets the isolation level
+
     async def claim(self, session: AsyncSession, group: str, event_id: uuid.UUID) -> bool:
         """Record the event as processed by ``group``; False when it already was (a redelivery)."""
         result = await session.execute(self._claim, {"consumer_group": group, "event_id": event_id})
