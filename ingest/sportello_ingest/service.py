@@ -59,7 +59,7 @@ async def accept_message(tx: Tx, rules: threads.ThreadingRules, message: Inbound
         return Accepted("blocked", customer_id=customer.id)
     thread = await threads.choose(repo, rules, message, customer.id, now)
     if thread.choice in _WAKING:
-        await _reopen(tx, repo, thread, customer.id, now)
+        await _reopen(tx, repo, thread, now)
     message_id = await _store(tx, repo, message, thread.conversation_id, customer.id, now,
                               opened=thread.choice == "opened", linked=thread.linked_message_id)
     return Accepted("accepted", message_id, thread.conversation_id, customer.id)
@@ -145,8 +145,9 @@ _WAKING: dict[threads.Choice, StatusReason] = {
     "unsnoozed": "unsnoozed_by_customer"}
 
 
-async def _reopen(tx: Tx, repo: IngestRepository, thread: threads.Thread, customer_id: uuid.UUID,
-                  now: datetime) -> None:
+async def _reopen(tx: Tx, repo: IngestRepository, thread: threads.Thread, now: datetime) -> None:
+    # The event names the conversation's own customer: a reply from someone else that joins a
+    # public thread reopens that customer's conversation, not one of the author's.
     conversation = await repo.conversation(thread.conversation_id)
     assert conversation is not None  # threading just chose it
     await conversations.publish_change(tx, repo, conversation, "open", _WAKING[thread.choice], now, None)
