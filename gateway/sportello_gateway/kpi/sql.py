@@ -254,11 +254,9 @@ WITH held AS ({held}
     UNION ALL
     -- Concurrency: seconds each agent held the conversation (see _HELD), hour by hour.
     SELECT g.hour, f.ch, COALESCE(h.team, ''), h.agent_id::text, 'concurrency_seconds', 0,
-        EXTRACT(EPOCH FROM LEAST(h.ended_at, g.hour + interval '1 hour')
-                           - GREATEST(h.at, g.hour))::float8
+        o.seconds
     FROM f JOIN held h ON h.conversation_id = f.id
-    CROSS JOIN LATERAL generate_series(date_trunc('hour', h.at, 'UTC'), h.ended_at,
-                                       interval '1 hour') AS g(hour)
+    {held_hours}
     WHERE h.ended_at > h.at AND g.hour < h.ended_at
 ), {write}
 """
@@ -317,14 +315,8 @@ WITH intervals AS (
     SELECT g.hour, ''::text AS ch, i.team AS tm, i.agent_id::text AS ag, r.measure, 0 AS bin,
         r.value
     FROM intervals i
-    CROSS JOIN LATERAL generate_series(date_trunc('hour', i.at, 'UTC'), i.ended_at,
-                                       interval '1 hour') AS g(hour)
-    CROSS JOIN LATERAL (SELECT EXTRACT(EPOCH FROM LEAST(i.ended_at, g.hour + interval '1 hour')
-                                                  - GREATEST(i.at, g.hour))::float8) AS o(seconds)
-    CROSS JOIN LATERAL (VALUES
-        ('online_seconds'::text, o.seconds),
-        ('capacity_seconds', o.seconds * i.capacity)
-    ) AS r(measure, value)
+    {hours}
+    {online}
     WHERE i.presence = 'online' AND i.ended_at > i.at AND g.hour < i.ended_at AND {intervals}
 ), {write}
 """
@@ -338,16 +330,8 @@ AGENT_RANGE = ("p.agent_id = :agent AND p.sequence >= :low", "i.sequence <= :hig
 _RUNNING_PRESENCE = """
 SELECT {key} AS key, r.measure, 0 AS bin, sum(r.value) AS value
 FROM gateway.kpi_agents a
-CROSS JOIN LATERAL generate_series(
-    date_trunc('hour', GREATEST(a.at, CAST(:start AS timestamptz)), 'UTC'),
-    LEAST(CAST(:now AS timestamptz), CAST(:end AS timestamptz)), interval '1 hour') AS g(hour)
-CROSS JOIN LATERAL (SELECT EXTRACT(EPOCH FROM LEAST(CAST(:now AS timestamptz),
-                                                    g.hour + interval '1 hour')
-                                              - GREATEST(a.at, g.hour))::float8) AS o(seconds)
-CROSS JOIN LATERAL (VALUES
-    ('online_seconds'::text, o.seconds),
-    ('capacity_seconds', o.seconds * a.capacity)
-) AS r(measure, value)
+{hours}
+{online}
 WHERE a.presence = 'online' AND a.at < CAST(:now AS timestamptz)
   AND g.hour >= CAST(:start AS timestamptz) AND g.hour < CAST(:end AS timestamptz)
   AND g.hour < CAST(:now AS timestamptz) AND o.seconds > 0
@@ -409,20 +393,48 @@ def recompute(scope: str) -> str:
     )
 
 
+_HOURS = """CROSS JOIN LATERAL generate_series(date_trunc('hour', {first}, 'UTC'), {last},
+                                       interval '1 hour') AS g(hour)
+    CROSS JOIN LATERAL (SELECT EXTRACT(EPOCH FROM LEAST({ended}, g.hour + interval '1 hour')
+                                              - GREATEST({began}, g.hour))::float8) AS o(seconds)"""
+
+
+def _hours(began: str, ended: str, first: str | None = None, last: str | None = None) -> str:
+    """Joins g(hour), every UTC hour from the one of ``first`` (default ``began``) to ``last``
+    (default ``ended``), and o(seconds), the part of [began, ended) in that hour: how an interval
+    (a hold, an online spell) is split into the hourly buckets. The caller keeps the hours that
+    start before ``ended``."""
+    return _HOURS.format(began=began, ended=ended, first=first or began, last=last or ended)
+
+
+def _online(capacity: str) -> str:
+    """The two measures an online spell's o.seconds adds to, as r(measure, value)."""
+    return f"""CROSS JOIN LATERAL (VALUES
+        ('online_seconds'::text, o.seconds),
+        ('capacity_seconds', o.seconds * {capacity})
+    ) AS r(measure, value)"""
+
+
 def presence_contributions(rows: str = ALL, intervals: str = ALL, *,
                            ordered: bool = True) -> str:
     """Agents' online and capacity seconds into the buckets (times :sign); see _PRESENCE."""
-    return _PRESENCE.format(rows=rows, intervals=intervals, write=_write_buckets(ordered))
+    return _PRESENCE.format(rows=rows, intervals=intervals, write=_write_buckets(ordered),
+                            hours=_hours("i.at", "i.ended_at"), online=_online("i.capacity"))
 
 
 def running_presence(group_by: str | None) -> str:
-    return _RUNNING_PRESENCE.format(key=_RUNNING_KEYS[group_by])
+    # From the period's start at the earliest: an agent online for weeks adds no hours to skip.
+    now = "CAST(:now AS timestamptz)"
+    hours = _hours("a.at", now, first="GREATEST(a.at, CAST(:start AS timestamptz))",
+                   last=f"LEAST({now}, CAST(:end AS timestamptz))")
+    return _RUNNING_PRESENCE.format(key=_RUNNING_KEYS[group_by], hours=hours,
+                                    online=_online("a.capacity"))
 
 
 def contributions(scope: str, *, ordered: bool = True) -> str:
     """The conversations' contributions to the buckets (times :sign)."""
     return _CONTRIBUTIONS.format(
-        held=_held(scope), write=_write_buckets(ordered),
+        held=_held(scope), write=_write_buckets(ordered), held_hours=_hours("h.at", "h.ended_at"),
         f_scope=scoped(scope, "c.id"), s_scope=scoped(scope, "s.conversation_id"),
         first_bin=_bin("f.first_response_seconds"), next_bin=_bin("n.seconds"),
         resolution_bin=_bin("f.resolution_seconds"), handle_bin=_bin("f.handle_seconds"),
