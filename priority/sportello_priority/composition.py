@@ -7,8 +7,10 @@ checkpoints, the ``score`` command and the tests.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sportello.contracts import PriorityFactor
 from sportello_priority.analysis import TextAnalysis
@@ -89,6 +91,12 @@ class Override:
     reason: str
     set_by: str
     expires_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Override:
+        """From its stored row."""
+        return cls(priority=row["priority"], reason=row["reason"], set_by=row["set_by"],
+                   expires_at=row["expires_at"])
 
     def in_force(self, now: datetime) -> bool:
         return self.expires_at is None or now < self.expires_at

@@ -13,6 +13,7 @@ from sportello.contracts import ConversationPrioritised
 from sportello.db import Tx
 from sportello.http.problems import NotFound
 from sportello_priority import metrics, service
+from sportello_priority.composition import Override
 from sportello_priority.config import PriorityConfig
 from sportello_priority.repository import OVERRIDE_EXPIRY, ScoreRepository
 from sportello_priority.schemas import OverrideIn
@@ -24,8 +25,7 @@ async def current(tx: Tx, conversation_id: uuid.UUID,
                   now: datetime | None = None) -> RowMapping:
     """The override in force (one past its end, not yet dropped, is not)."""
     row = await ScoreRepository(tx.session).override(conversation_id)
-    if row is None or (row["expires_at"] is not None
-                       and row["expires_at"] <= (now or datetime.now(UTC))):
+    if row is None or not Override.of(row).in_force(now or datetime.now(UTC)):
         raise NotFound(f"conversation {conversation_id} has no priority override")
     return row
 
@@ -56,7 +56,7 @@ async def clear_override(tx: Tx, conversation_id: uuid.UUID, config: PriorityCon
     repo = ScoreRepository(tx.session)
     conversation = await _locked(repo, conversation_id)
     removed = await repo.delete_override(conversation_id)
-    if removed is None or (removed["expires_at"] is not None and removed["expires_at"] <= now):
+    if removed is None or not Override.of(removed).in_force(now):
         # Already over: the ticker's recomputation announces (or announced) the end.
         raise NotFound(f"conversation {conversation_id} has no priority override")
     await repo.replace_checkpoint(conversation_id, OVERRIDE_EXPIRY, None)

@@ -283,8 +283,7 @@ async def _override_in_force(repo: ScoreRepository, conversation_id: uuid.UUID,
     row = await repo.override(conversation_id)
     if row is None:
         return None
-    override = Override(priority=row["priority"], reason=row["reason"], set_by=row["set_by"],
-                        expires_at=row["expires_at"])
+    override = Override.of(row)
     if override.in_force(now):
         return override
     await repo.delete_override(conversation_id)
