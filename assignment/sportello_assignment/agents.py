@@ -34,7 +34,10 @@ _ANNOUNCED = ("name", "team", "presence", "capacity")
 
 
 async def create_agent(tx: Tx, new: NewAgent, rules: Rules, default_capacity: int,
-                       now: datetime | None = None) -> AgentOut:
+                       now: datetime | None = None, *,
+                       agent_id: uuid.UUID | None = None) -> AgentOut:
+    """``agent_id`` (default: a random one) lets a replay name its agents the same way every run:
+    ids break ties between equally loaded agents, so random ids make runs differ."""
     now = now or datetime.now(UTC)
     repo = AssignmentRepository(tx.session)
     await repo.lock_queue()
@@ -42,7 +45,8 @@ async def create_agent(tx: Tx, new: NewAgent, rules: Rules, default_capacity: in
     values.setdefault("capacity", default_capacity)
     if values.get("presence") == "online":
         _refuse_outside_shift(values.get("shifts"), now)
-    agent = await repo.insert_agent({**values, "presence_changed_at": now, "last_seen_at": now,
+    agent = await repo.insert_agent({**values, "id": agent_id or uuid.uuid4(),
+                                     "presence_changed_at": now, "last_seen_at": now,
                                      "presence_sequence": 1})
     if agent is None:
         raise Conflict(f"An agent named {new.name!r} already exists.")

@@ -162,3 +162,11 @@ async def test_agents_from_before_presence_events_are_announced_once_at_start(
     assert picture(payload) == ("online", 4, "care", 1)
     assert datetime.fromisoformat(payload["at"]) == old.presence_changed_at
     assert len(await announced(db, new.id)) == 1  # its creation only
+
+
+async def test_an_agent_created_with_an_id_keeps_it(db: Database) -> None:
+    chosen = uuid.uuid5(uuid.NAMESPACE_URL, f"agent:{uuid.uuid4()}")
+    async with db.transaction() as tx:
+        created = await agents.create_agent(tx, NewAgent(name=f"replay-{chosen}", team="care"),
+                                            RULES, CAPACITY, agent_id=chosen)
+    assert created.id == chosen

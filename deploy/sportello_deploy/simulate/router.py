@@ -56,6 +56,7 @@ class ServiceRouter:
         self._seen_outbox = 0
         self._status_sequence: dict[uuid.UUID, int] = {}
         self._customers: dict[uuid.UUID, uuid.UUID] = {}
+        self._messages: dict[uuid.UUID, int] = {}  # customer messages so far, per conversation
         self._pending: list[Routed] = []
         # The simulation names agents by its own ids; assignment gives them theirs.
         self._ours: dict[uuid.UUID, uuid.UUID] = {}
@@ -64,9 +65,11 @@ class ServiceRouter:
     async def add_agents(self, agents: Sequence[SimAgent], at: datetime) -> None:
         async with self.assignment_db.transaction() as tx:
             for agent in agents:
+                # The simulation's own (seeded) ids: ids break ties between agents, so random
+                # ones would make two runs of the same seed differ.
                 created = await assignment_agents.create_agent(
                     tx, NewAgent(name=agent.name, team="care", capacity=agent.capacity),
-                    self.rules, agent.capacity, now=at)
+                    self.rules, agent.capacity, now=at, agent_id=agent.id)
                 self._ours[agent.id], self._theirs[created.id] = created.id, agent.id
 
     async def set_presence(self, agent_id: uuid.UUID, presence: Presence, at: datetime) -> None:
@@ -78,9 +81,13 @@ class ServiceRouter:
     async def customer_message(self, *, conversation_id: uuid.UUID, customer_id: uuid.UUID,
                                text: str, author_handle: str, followers: int | None,
                                at: datetime) -> Scored:
+        # Ids derived from the conversation and the message's place in it: a rerun of the same
+        # seed gives every message the same id, so ties broken by id fall the same way.
+        number = self._messages[conversation_id] = self._messages.get(conversation_id, 0) + 1
+        message_id = uuid.uuid5(conversation_id, f"message:{number}")
         message = MessageReceived(
-            message_id=uuid.uuid4(), conversation_id=conversation_id, customer_id=customer_id,
-            conversation_opened=False, channel=CHANNEL, external_id=str(uuid.uuid4()),
+            message_id=message_id, conversation_id=conversation_id, customer_id=customer_id,
+            conversation_opened=False, channel=CHANNEL, external_id=str(message_id),
             direction="inbound",
             author=Author(id=author_handle, display_name=author_handle, handle=author_handle,
                           followers=followers),
