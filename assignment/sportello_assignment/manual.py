@@ -12,7 +12,7 @@ from sportello.contracts.events import AssignReason
 from sportello.db import Tx
 from sportello.http.problems import Conflict, NotFound
 from sportello_assignment.policy import Rules
-from sportello_assignment.repository import AssignmentRepository, Conversation
+from sportello_assignment.repository import AssignmentRepository, Conversation, due_in_queue
 from sportello_assignment.routing import assign, drain_for, place, requeue
 from sportello_assignment.schemas import ConversationRouting, Handoff, Transfer
 
@@ -89,7 +89,8 @@ async def handoff(tx: Tx, conversation_id: uuid.UUID, request: Handoff, rules: R
             return _routing(conversation)  # handed off already: a retry changes nothing
         raise Conflict(f"The conversation is {conversation.status}, not held by a bot.")
     waiting = await repo.update_conversation(conversation_id, {
-        "status": "queued", "queued_at": now, "handoff_note": request.note})
+        "status": "queued", "queued_at": now, "handoff_note": request.note,
+        "queue_deadline": due_in_queue(rules, now)})
     routing = await place(tx, waiting, rules, now, "handoff")
     log.info("assignment.handoff", conversation_id=str(conversation_id), outcome=routing.outcome)
     return ConversationRouting(conversation_id=conversation_id,

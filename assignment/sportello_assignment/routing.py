@@ -18,7 +18,14 @@ from sportello.contracts import AgentRef, ConversationAssigned, ConversationQueu
 from sportello.contracts.events import AssignReason, QueueReason
 from sportello.db import Tx
 from sportello_assignment.policy import Rules
-from sportello_assignment.repository import Agent, AssignmentRepository, Conversation, Need
+from sportello_assignment.repository import (
+    Agent,
+    AssignmentRepository,
+    Conversation,
+    Need,
+    due_in_queue,
+    kept_in_queue,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -118,10 +125,12 @@ async def announce_queued(tx: Tx, repo: AssignmentRepository, conversation: Conv
 
 def waiting_values(now: datetime, rules: Rules, *, team: str | None, topic: str | None,
                    language: str | None) -> dict[str, object]:
-    """The columns of a conversation entering the queue afresh."""
+    """The columns of a conversation entering the queue afresh (an UPDATE: the queue deadline is
+    computed from the stored SLA deadline)."""
     restricted = rules.policy.skills and any(x is not None for x in (team, topic, language))
     return {"status": "queued", "queued_at": now, "reply_due_at": None, "reserved_for": None,
             "reserved_until": None, "widened": False,
+            "queue_deadline": due_in_queue(rules, now),
             "widen_at": now + timedelta(seconds=rules.widen_after_s) if restricted else None}
 
 
@@ -129,7 +138,8 @@ async def requeue(tx: Tx, conversation: Conversation, rules: Rules, now: datetim
                   reason: QueueReason, *, avoid: uuid.UUID | None = None) -> Routing:
     """Take an assigned conversation from its owner (freeing their slot) and route it again; the
     owner stays recorded as last owner. A conversation taken for not answering never goes back to
-    the same agent."""
+    the same agent. It keeps its queue deadline: the customer has been waiting all along, and
+    going to the back of the queue would restart their wait."""
     repo = AssignmentRepository(tx.session)
     owner = conversation.agent_id
     if conversation.status == "assigned" and owner is not None:
@@ -137,6 +147,7 @@ async def requeue(tx: Tx, conversation: Conversation, rules: Rules, now: datetim
     updated = await repo.update_conversation(conversation.id, {
         **waiting_values(now, rules, team=conversation.team, topic=conversation.topic,
                           language=conversation.language),
+        "queue_deadline": kept_in_queue(rules, now),
         "avoid_agent_id": avoid})
     return await place(tx, updated, rules, now, reason, previous_agent_id=owner)
 

@@ -21,7 +21,11 @@ from sportello.contracts.events import QueueReason
 from sportello.contracts.priority import band_of
 from sportello.db import Tx
 from sportello_assignment.policy import Rules, band_rank
-from sportello_assignment.repository import AssignmentRepository, Conversation
+from sportello_assignment.repository import (
+    AssignmentRepository,
+    Conversation,
+    due_with_new_priority,
+)
 from sportello_assignment.routing import Routing, drain_for, place, waiting_values
 
 log = structlog.get_logger(__name__)
@@ -48,6 +52,7 @@ async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
         "priority": priority, "band_rank": rank, "sla_deadline": event.sla_deadline,
         "last_inbound_at": event.sent_at,
         **waiting_values(now, rules, team=team, topic=topic, language=event.language),
+        "queue_deadline": rules.queue_deadline(event.sla_deadline, now, priority),
         **({"status": "bot", "queued_at": None, "widen_at": None} if bot else {}),
     })
     if conversation is not None:
@@ -65,7 +70,8 @@ async def route_scored_message(tx: Tx, event: MessageScored, rules: Rules,
     if current is not None and current.status in ("resolved", "waiting", "snoozed"):
         await repo.lock_queue()
     known = await repo.record_inbound(event.conversation_id, event.sent_at, {
-        "priority": priority, "band_rank": rank, "sla_deadline": event.sla_deadline})
+        "priority": priority, "band_rank": rank, "sla_deadline": event.sla_deadline,
+        "queue_deadline": due_with_new_priority(rules, event.sla_deadline, priority)})
     if known.status == "resolved" and (known.resolved_at is None
                                        or event.sent_at > known.resolved_at):
         return await _reopen(tx, repo, known, rules, now, "reopened")
@@ -95,9 +101,10 @@ async def reprioritise(tx: Tx, event: ConversationPrioritised, rules: Rules,
         return
     repo = AssignmentRepository(tx.session)
     sla = event.sla
+    deadline = sla.deadline if sla else None
     conversation = await repo.update_if_known(event.conversation_id, {
-        "priority": event.priority, "band_rank": band_rank(event.band),
-        "sla_deadline": sla.deadline if sla else None})
+        "priority": event.priority, "band_rank": band_rank(event.band), "sla_deadline": deadline,
+        "queue_deadline": due_with_new_priority(rules, deadline, event.priority)})
     if conversation is None:
         return
     log.info("assignment.reprioritised", conversation_id=str(event.conversation_id),

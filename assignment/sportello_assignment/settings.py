@@ -14,7 +14,8 @@ class AssignmentSettings(ServiceSettings):
     # A JSON list of agents (as POST /v1/agents takes them) created at start when missing (keyed
     # by name), so a fresh installation or demo has agents before anyone calls the API.
     assignment_seed_agents: str = ""
-    # ours: priority band, then SLA deadline, then waiting time; skills, sticky owners and
+    # ours: urgent, then high strictly first; normal and low together by the SLA deadline aged by
+    # the longest wait; then band, then waiting time; skills, sticky owners and
     # re-assignment. round_robin / fewest_open: the first-come-first-served baselines other tools
     # offer (kept selectable so `make simulate` measures them with the same code).
     assignment_policy: Literal["ours", "round_robin", "fewest_open"] = "ours"
@@ -28,6 +29,13 @@ class AssignmentSettings(ServiceSettings):
     assignment_offline_grace_seconds: float = Field(default=120, ge=0)
     # An online agent not seen (heartbeat, reply, presence) for this long becomes away; 0 disables.
     assignment_auto_away_seconds: float = Field(default=900, ge=0)
+    # Aging of ours' queue: a conversation is served as if its SLA deadline were at most this long
+    # after the customer started waiting (a 24-hour target is a floor, not a place at the back of
+    # the queue behind everyone who comes later); 0 keeps the SLA deadline alone.
+    assignment_longest_wait_seconds: float = Field(default=4 * 3600, ge=0)
+    # Within ours' shared queue class (normal and low), each priority point serves a conversation
+    # as if it had been waiting this many seconds longer (0: waiting time and deadline alone).
+    assignment_priority_head_start_seconds: float = Field(default=120, ge=0)
     # Time from assignment to the owner's first reply before the conversation is re-assigned.
     assignment_reply_timeout_seconds: dict[str, float] = Field(
         default={"urgent": 300, "high": 900, "normal": 1800, "low": 3600})
@@ -51,6 +59,8 @@ class AssignmentSettings(ServiceSettings):
             policy=policy_named(self.assignment_policy),
             sticky_wait_s=self.assignment_sticky_wait_seconds,
             widen_after_s=self.assignment_widen_after_seconds,
+            longest_wait_s=self.assignment_longest_wait_seconds,
+            priority_head_start_s=self.assignment_priority_head_start_seconds,
             offline_grace_s=self.assignment_offline_grace_seconds,
             auto_away_s=self.assignment_auto_away_seconds,
             working_s=self.assignment_working_seconds,

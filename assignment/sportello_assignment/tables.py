@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sportello.db import messaging_tables
+from sportello_assignment.policy import SHARED_CLASS
 
 metadata = MetaData(schema="assignment")
 
@@ -90,6 +91,9 @@ conversations = Table(
     Column("priority", Float, nullable=False),
     Column("band_rank", SmallInteger, nullable=False, server_default=text("2")),
     Column("sla_deadline", DateTime(timezone=True), nullable=True),
+    # Its place in ours' queue: the SLA deadline, brought forward to at most the longest wait
+    # (Rules.longest_wait_s) after the customer started waiting; see routing.queue_deadline.
+    Column("queue_deadline", DateTime(timezone=True), nullable=True),
     # The last sequence number emitted about this conversation (0: none yet).
     Column("sequence", Integer, nullable=False, server_default=text("0")),
     # ingest's status sequence last applied (a late "resolved" never closes a reopened case).
@@ -119,9 +123,11 @@ conversations = Table(
                     name="conversations_status_known"),
     CheckConstraint("status <> 'assigned' OR agent_id IS NOT NULL",
                     name="conversations_assigned_has_agent"),
-    # Queue orders, read by GET /v1/queue and every dispatch: ours (band, deadline, waiting) and
+    # Queue orders, read by GET /v1/queue and every dispatch: ours (queue class, i.e. urgent, then
+    # high, then normal and low together (policy.queue_class); queue deadline, band, waiting) and
     # the first-come-first-served order of the baseline policies.
-    Index("conversations_queue_order", text("band_rank DESC"), "sla_deadline", "queued_at", "id",
+    Index("conversations_queue_class_due", text(f"greatest(band_rank, {SHARED_CLASS}) DESC"),
+          "queue_deadline", text("band_rank DESC"), "queued_at", "id",
           postgresql_where=text("status = 'queued'")),
     Index("conversations_queue_fifo", "queued_at", postgresql_where=text("status = 'queued'")),
     # Lets the planner find little work on a quiet channel without walking the whole queue.

@@ -16,11 +16,11 @@ from tests.assignment.support import RULES, add_agent, conversation, emitted, qu
 
 def prioritised(conversation_id: uuid.UUID, customer_id: uuid.UUID, priority: float,
                 reason: str, sequence: int, band: str = "normal",
-                stage: str | None = None) -> ConversationPrioritised:
+                stage: str | None = None, deadline: datetime | None = None) -> ConversationPrioritised:
     now = datetime.now(UTC)
     sla = None if stage is None else SlaState(
         kind="first_response", policy="default", band=band, started_at=now - timedelta(hours=1),  # type: ignore[arg-type]
-        deadline=now + timedelta(minutes=5), stage=stage, risk=0.9)  # type: ignore[arg-type]
+        deadline=deadline or now + timedelta(minutes=5), stage=stage, risk=0.9)  # type: ignore[arg-type]
     return ConversationPrioritised(
         conversation_id=conversation_id, customer_id=customer_id, priority=priority,
         band=band, breakdown=(), weights_profile="default", sla=sla, trajectory=None,  # type: ignore[arg-type]
@@ -59,11 +59,8 @@ async def test_within_a_band_the_sooner_deadline_goes_first(db: Database) -> Non
     for event, minutes in ((later, 50), (sooner, 10)):
         await reprioritise(db, prioritised(event.conversation_id, event.customer_id,
                                            event.conversation_priority, "sla_clock", 2, "high",
-                                           stage="on_track"))
-        async with db.transaction() as tx:
-            await AssignmentRepository(tx.session).update_conversation(
-                event.conversation_id,
-                {"sla_deadline": datetime.now(UTC) + timedelta(minutes=minutes)})
+                                           stage="on_track",
+                                           deadline=datetime.now(UTC) + timedelta(minutes=minutes)))
 
     assert await queue(db) == [sooner.conversation_id, later.conversation_id]
 

@@ -32,8 +32,9 @@ def _may_take(agent: Any, row: Any) -> bool:
 
 
 def _rank(row: Any) -> tuple[Any, ...]:
-    return (-row.band_rank, row.sla_deadline is None, row.sla_deadline or _EPOCH, row.queued_at,
-            row.id)
+    """Queue class (urgent, high, then normal and low together), queue deadline, band, wait, id."""
+    return (-max(row.band_rank, 2), row.queue_deadline is None, row.queue_deadline or _EPOCH,
+            -row.band_rank, row.queued_at, row.id)
 
 
 async def test_decisions_assign_the_best_conversation_and_respect_capacity(

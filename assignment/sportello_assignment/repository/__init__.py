@@ -17,11 +17,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sportello_assignment.repository.agents import Agent, AgentQueries, Need
-from sportello_assignment.repository.conversations import Conversation, ConversationQueries
+from sportello_assignment.repository.conversations import (
+    Conversation,
+    ConversationQueries,
+    due_in_queue,
+    due_with_new_priority,
+    kept_in_queue,
+)
 
 _QUEUE_LOCK = zlib.crc32(b"sportello.assignment.queue")
 
-__all__ = ["Agent", "AssignmentRepository", "Conversation", "Need"]
+__all__ = ["Agent", "AssignmentRepository", "Conversation", "Need", "due_in_queue",
+           "due_with_new_priority", "kept_in_queue"]
 
 
 class AssignmentRepository(AgentQueries, ConversationQueries):

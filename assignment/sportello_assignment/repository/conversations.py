@@ -5,25 +5,44 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    any_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sportello_assignment.policy import Policy
+from sportello_assignment.policy import SHARED_CLASS, Policy, Rules
 from sportello_assignment.repository.agents import Agent
 from sportello_assignment.tables import conversations, teams
 
 c = conversations.c
 _COLUMNS = (c.id, c.customer_id, c.status, c.channel, c.account, c.language, c.topic, c.team,
-            c.agent_id, c.priority, c.band_rank, c.sla_deadline, c.sequence, c.status_sequence,
+            c.agent_id, c.priority, c.band_rank, c.sla_deadline, c.queue_deadline, c.sequence,
+            c.status_sequence,
             c.queued_at, c.assigned_at, c.reserved_for, c.reserved_until, c.widen_at, c.widened,
             c.avoid_agent_id, c.reply_due_at, c.escalated_at, c.resolved_at, c.handoff_note,
             c.last_inbound_at)
+# Ours' queue class (policy.queue_class): urgent, then high, then normal and low together. The
+# constant is inlined (not a bound parameter) so the planner matches the expression index.
+QUEUE_CLASS = func.greatest(c.band_rank, literal_column(str(SHARED_CLASS)))
 _ORDERS = {
-    "priority": (c.band_rank.desc(), c.sla_deadline.asc().nulls_last(), c.queued_at, c.id),
+    # The higher class first (urgent and high strictly by band); within a class the soonest queue
+    # deadline (the SLA deadline, aged: see ``due_in_queue``); between equal ones the higher band,
+    # then the longest waiting.
+    "priority": (QUEUE_CLASS.desc(), c.queue_deadline.asc().nulls_last(), c.band_rank.desc(),
+                 c.queued_at, c.id),
     "fifo": (c.queued_at, c.id),
 }
 
@@ -42,6 +61,7 @@ class Conversation:
     priority: float
     band_rank: int
     sla_deadline: datetime | None
+    queue_deadline: datetime | None
     sequence: int
     status_sequence: int
     queued_at: datetime | None
@@ -56,6 +76,41 @@ class Conversation:
     resolved_at: datetime | None
     handoff_note: str | None
     last_inbound_at: datetime | None
+
+
+def queue_place(rules: Rules, sla_deadline: ColumnElement[datetime | None],
+                since: ColumnElement[datetime], priority: ColumnElement[float]
+                ) -> ColumnElement[datetime | None]:
+    """The SQL twin of ``Rules.queue_deadline`` over columns or bound values."""
+    place: ColumnElement[datetime | None] = sla_deadline
+    if rules.longest_wait_s > 0:
+        place = func.least(place, since + timedelta(seconds=rules.longest_wait_s))
+    if rules.priority_head_start_s > 0:
+        seconds = priority * rules.priority_head_start_s
+        place = place - func.make_interval(0, 0, 0, 0, 0, 0, seconds, type_=Interval)
+    return case((sla_deadline.is_(None), None), else_=place)
+
+
+def due_in_queue(rules: Rules, now: datetime) -> ColumnElement[datetime | None]:
+    """The queue deadline of a conversation (re)entering the queue now, from its stored SLA
+    deadline and priority."""
+    return queue_place(rules, c.sla_deadline, literal(now, c.queued_at.type), c.priority)
+
+
+def kept_in_queue(rules: Rules, now: datetime) -> ColumnElement[datetime | None]:
+    """The queue deadline of a conversation taken from an agent: the one it had (the customer has
+    been waiting all along, so they keep their place), else as ``due_in_queue``."""
+    return func.coalesce(c.queue_deadline, due_in_queue(rules, now))
+
+
+def due_with_new_priority(rules: Rules, deadline: datetime | None,
+                          priority: float) -> ColumnElement[datetime | None]:
+    """The queue deadline after the SLA deadline or the priority changed (to these values, set
+    in the same UPDATE, whose right-hand sides read the old row): for a queued conversation,
+    recomputed from when it was queued; others keep theirs until they enter the queue again."""
+    new = queue_place(rules, literal(deadline, c.queue_deadline.type), c.queued_at,
+                      literal(priority, c.priority.type))
+    return case((c.status == "queued", new), else_=c.queue_deadline)
 
 
 class ConversationQueries:
