@@ -39,8 +39,8 @@ _COLUMNS = (c.id, c.customer_id, c.status, c.channel, c.account, c.language, c.t
 QUEUE_CLASS = func.greatest(c.band_rank, literal_column(str(SHARED_CLASS)))
 _ORDERS = {
     # The higher class first (urgent and high strictly by band); within a class the soonest queue
-    # deadline (the SLA deadline, aged: see ``due_in_queue``); between equal ones the higher band,
-    # then the longest waiting.
+    # deadline (``Rules.queue_deadline``: the SLA deadline, aged, less the priority head start);
+    # between equal ones the higher band, then the longest waiting.
     "priority": (QUEUE_CLASS.desc(), c.queue_deadline.asc().nulls_last(), c.band_rank.desc(),
                  c.queued_at, c.id),
     "fifo": (c.queued_at, c.id),
