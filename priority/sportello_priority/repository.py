@@ -202,7 +202,7 @@ class ScoreRepository:
         result = await self.session.execute(
             select(checkpoints.c.conversation_id).where(checkpoints.c.due_at <= now)
             .group_by(checkpoints.c.conversation_id)
-            .order_by(func.min(checkpoints.c.due_at)).limit(limit))
+            .order_by(func.min(checkpoints.c.due_at), checkpoints.c.conversation_id).limit(limit))
         return list(result.scalars())
 
     async def lock_conversation_unless_busy(self, conversation_id: uuid.UUID) -> RowMapping | None:

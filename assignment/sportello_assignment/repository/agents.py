@@ -185,7 +185,8 @@ class AgentQueries:
         rows = await self.session.execute(
             select(agents.c.id).where(agents.c.presence == "offline",
                                       agents.c.presence_changed_at <= since,
-                                      agents.c.active_count > 0).limit(limit))
+                                      agents.c.active_count > 0)
+            .order_by(agents.c.presence_changed_at, agents.c.id).limit(limit))
         return list(rows.scalars())
 
     async def on_duty_with_shifts(self) -> list[tuple[uuid.UUID, dict[str, Any]]]:

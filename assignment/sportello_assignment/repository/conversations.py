@@ -161,7 +161,7 @@ class ConversationQueries:
         return (await self.session.execute(
             select(c.agent_id)
             .where(c.customer_id == customer_id, c.id != excluding, c.agent_id.is_not(None))
-            .order_by(c.assigned_at.desc().nulls_last()).limit(1)
+            .order_by(c.assigned_at.desc().nulls_last(), c.id.desc()).limit(1)
         )).scalar_one_or_none()
 
     async def team_for_account(self, account: str | None) -> str | None:
@@ -204,19 +204,19 @@ class ConversationQueries:
     async def owned_by(self, agent_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
         rows = await self.session.execute(
             select(c.id).where(c.status == "assigned", c.agent_id == agent_id)
-            .order_by(c.assigned_at).limit(limit))
+            .order_by(c.assigned_at, c.id).limit(limit))
         return list(rows.scalars())
 
     async def reply_overdue(self, now: datetime, limit: int) -> list[uuid.UUID]:
         rows = await self.session.execute(
             select(c.id).where(c.status == "assigned", c.reply_due_at <= now)
-            .order_by(c.reply_due_at).limit(limit))
+            .order_by(c.reply_due_at, c.id).limit(limit))
         return list(rows.scalars())
 
     async def queue_timers_due(self, now: datetime, limit: int) -> list[uuid.UUID]:
         rows = await self.session.execute(
             select(c.id).where(c.status == "queued", func.least(c.reserved_until, c.widen_at) <= now)
-            .order_by(func.least(c.reserved_until, c.widen_at)).limit(limit))
+            .order_by(func.least(c.reserved_until, c.widen_at), c.id).limit(limit))
         return list(rows.scalars())
 
     @staticmethod
