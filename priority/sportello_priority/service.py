@@ -65,7 +65,7 @@ async def score_message(tx: Tx, message: MessageReceived, scoring: Scoring,
                         now: datetime | None = None) -> MessageScored | None:
     if message.direction != "inbound":
         # The brand answered on the platform itself: a response, as one sent through Sportello.
-        await record_response(tx, message.conversation_id, message.sent_at, scoring.config)
+        await record_response(tx, message.conversation_id, message.sent_at, scoring.config, now)
         return None
     now = now or datetime.now(UTC)
     repo = ScoreRepository(tx.session)
@@ -137,9 +137,11 @@ async def record_delivery(tx: Tx, event: MessageDeliveryUpdated, config: Priorit
 
 
 async def record_response(tx: Tx, conversation_id: uuid.UUID, at: datetime,
-                          config: PriorityConfig) -> None:
+                          config: PriorityConfig, now: datetime | None = None) -> None:
     """A response went out at ``at``: the clock of the messages before it stops (a message that
-    came after it keeps its own, whichever of the two was handled first)."""
+    came after it keeps its own, whichever of the two was handled first). ``now`` (default: the
+    wall clock) decides which checkpoints of a clock started for later messages are still to
+    come; a replay on a simulated clock passes its own."""
     repo = ScoreRepository(tx.session)
     conversation = await repo.lock_conversation(conversation_id)
     if conversation is None or _settled(conversation, at):
@@ -150,20 +152,22 @@ async def record_response(tx: Tx, conversation_id: uuid.UUID, at: datetime,
         # no clock that no response would stop.
         await repo.update_conversation(conversation_id, changes)
         return
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     influence = await _influence(repo, conversation, config)
     changes.update(await _stop_clock(repo, conversation, at, config, now, influence))
     await _prioritise(tx, repo, {**conversation, **changes}, config, now, "sla_clock", changes,
                       influence=influence)
 
 
-async def record_status(tx: Tx, event: ConversationStatusChanged, config: PriorityConfig) -> None:
+async def record_status(tx: Tx, event: ConversationStatusChanged, config: PriorityConfig,
+                        now: datetime | None = None) -> None:
+    """``now``: as for ``record_response``."""
     repo = ScoreRepository(tx.session)
     conversation = await repo.lock_conversation(event.conversation_id)
     if conversation is None or (conversation["status_sequence"] or 0) >= event.sequence:
         return
     changes: dict[str, Any] = {"status_sequence": event.sequence}
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     influence = await _influence(repo, conversation, config)
     if event.status == "resolved":
         changes["status"] = "resolved"

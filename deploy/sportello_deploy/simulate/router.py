@@ -108,7 +108,7 @@ class ServiceRouter:
                           at: datetime) -> None:
         async with self.priority_db.transaction() as tx:
             await priority.record_response(tx, conversation_id, at,
-                                           await self.configs.get(tx.session))
+                                           await self.configs.get(tx.session), now=at)
         async with self.assignment_db.transaction() as tx:
             await assignment.record_reply(tx, conversation_id, self._ours[agent_id], at,
                                          self.rules)
@@ -121,7 +121,7 @@ class ServiceRouter:
             status="resolved",
             reason="resolved", sequence=sequence, at=at)
         async with self.priority_db.transaction() as tx:
-            await priority.record_status(tx, event, await self.configs.get(tx.session))
+            await priority.record_status(tx, event, await self.configs.get(tx.session), now=at)
         async with self.assignment_db.transaction() as tx:
             await assignment.record_status(tx, event, self.rules, now=at)
         await self.collect()
