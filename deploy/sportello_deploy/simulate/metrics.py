@@ -110,6 +110,35 @@ def summarise(policy: str, run: RunRecords) -> dict[str, Any]:
     }
 
 
+def summarise_pooled(policy: str, runs: Sequence[tuple[int, RunRecords]]) -> dict[str, Any]:
+    """Several runs of one policy (one per seed) as one line: FRT percentiles and SLA rates over
+    every conversation of every run (each run's unanswered ones counted to its own end, its top
+    decile taken within it), utilisation over all agents' time; ``seeds`` and each run's key
+    figures under ``runs``."""
+    if not runs:
+        raise ValueError("no runs to pool")
+    frts = [frt_s(r, run.end) for _, run in runs for r in run.conversations]
+    tops = [(r, run.end) for _, run in runs for r in top_decile(run.conversations)]
+    agents = [a for _, run in runs for a in run.agents]
+    online = sum(a.online_s for a in agents)
+    return {
+        "policy": policy,
+        "frt_p50_s": round(percentile(frts, 0.5), 1),
+        "frt_p90_s": round(percentile(frts, 0.9), 1),
+        "sla_hit": _rate([r for _, run in runs for r in run.conversations]),
+        "top_decile_sla_hit": _rate([r for r, _ in tops]),
+        "utilisation": round(sum(a.busy_s for a in agents) / online, 4) if online else None,
+        "conversations": len(frts),
+        "top_decile_conversations": len(tops),
+        "frt_top_decile_p90_s": round(percentile([frt_s(r, end) for r, end in tops], 0.9), 1),
+        "agents": len(runs[0][1].agents),
+        "seeds": [seed for seed, _ in runs],
+        "runs": [{"seed": seed, **{k: v for k, v in summarise(policy, run).items()
+                                   if k in ("frt_p90_s", "top_decile_sla_hit", "sla_hit")}}
+                 for seed, run in runs],
+    }
+
+
 def _by_band(records: Sequence[ConversationRecord]) -> dict[str, list[ConversationRecord]]:
     groups: dict[str, list[ConversationRecord]] = {}
     for record in records:

@@ -25,7 +25,7 @@ from sportello.observability.logging import configure_logging
 from sportello_deploy.simulate import calibration, traffic
 from sportello_deploy.simulate.calibration import Calibration, Lognormal
 from sportello_deploy.simulate.engine import Engine, EngineConfig
-from sportello_deploy.simulate.metrics import summarise
+from sportello_deploy.simulate.metrics import RunRecords, summarise, summarise_pooled
 from sportello_deploy.simulate.pool import PoolConfig
 from sportello_deploy.simulate.protocol import Router
 
@@ -50,6 +50,11 @@ def parser() -> argparse.ArgumentParser:
                         "one whose first response times best match the real brands' reply delays, "
                         "then run the policies at that size")
     p.add_argument("--seed", type=int, default=1, help="agents' behaviour and handling-time draws")
+    p.add_argument("--seeds", metavar="SEEDS",
+                   help="comma-separated seeds: run every policy once per seed and print one pooled line "
+                        "per policy (every conversation of every run), the per-seed lines on stderr. One run "
+                        "is one path of a chaotic system (a tie broken another way changes the rest of the "
+                        "run), so compare policies pooled over seeds")
     p.add_argument("--work-dir", type=Path, default=Path(".cache/simulate"),
                    help="routers' scratch space; <work-dir>/<policy> is emptied before each run")
     p.add_argument("--analyse", action="store_true", help="print the data analysis and calibration, run nothing")
@@ -99,6 +104,13 @@ def pool_config(args: argparse.Namespace, cal: Calibration, load: traffic.Traffi
 
 async def run_policy(policy: str, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
                      work_dir: Path) -> dict[str, Any]:
+    records, wall_s = await _records(policy, load, pool, engine, work_dir)
+    return {**summarise(policy, records), "seed": pool.seed, "wall_s": wall_s}
+
+
+async def _records(policy: str, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
+                   work_dir: Path) -> tuple[RunRecords, float]:
+    """One run of one policy: its records and its wall time in seconds."""
     # Imported here: the router brings up the real services; analysis and tests run without it.
     from sportello_deploy.simulate.router import make_router
 
@@ -112,7 +124,19 @@ async def run_policy(policy: str, load: traffic.Traffic, pool: PoolConfig, engin
     finally:
         await router.close()
     sys.stderr.write("\n")
-    return {**summarise(policy, records), "seed": pool.seed, "wall_s": round(time.monotonic() - started, 1)}
+    return records, round(time.monotonic() - started, 1)
+
+
+def run_seeds(policy: str, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
+              work_dir: Path, seeds: list[int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The policy once per seed: the pooled line (``summarise_pooled``) and one line per run."""
+    runs: list[tuple[int, RunRecords]] = []
+    lines: list[dict[str, Any]] = []
+    for seed in seeds:
+        records, wall_s = asyncio.run(_records(policy, load, replace(pool, seed=seed), engine, work_dir))
+        runs.append((seed, records))
+        lines.append({**summarise(policy, records), "seed": seed, "wall_s": wall_s})
+    return {**summarise_pooled(policy, runs), "wall_s": round(sum(line["wall_s"] for line in lines), 1)}, lines
 
 
 def _progress(policy: str) -> Any:
@@ -124,11 +148,12 @@ def _progress(policy: str) -> Any:
     return show
 
 
-def _table(results: list[dict[str, Any]]) -> str:
+def _table(results: list[dict[str, Any]], *, with_seed: bool = False) -> str:
     def cell(fmt: str, value: Any) -> str:
         return "-" if value is None else fmt.format(value)
-    rows = [[name for name, _ in _COLUMNS]] + [[cell(fmt, r.get(name)) for name, fmt in _COLUMNS] for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    columns = (*_COLUMNS[:1], ("seed", "{}"), *_COLUMNS[1:]) if with_seed else _COLUMNS
+    rows = [[name for name, _ in columns]] + [[cell(fmt, r.get(name)) for name, fmt in columns] for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     return "\n".join("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in rows)
 
 
@@ -172,12 +197,24 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.calibrate_pool:
         pool = replace(pool, agents=_calibrated_size(args, load, pool, engine, cal))
-    results = []
+    seeds = [int(v) for v in args.seeds.split(",") if v.strip()] if args.seeds else [pool.seed]
+    results, per_run = [], []
     for policy in policies:
-        log.info("simulate.policy_started", policy=policy, agents=pool.agents)
-        results.append(asyncio.run(run_policy(policy, load, pool, engine, args.work_dir)))
+        log.info("simulate.policy_started", policy=policy, agents=pool.agents, seeds=seeds)
+        if len(seeds) == 1:
+            results.append(asyncio.run(run_policy(policy, load, replace(pool, seed=seeds[0]), engine,
+                                                  args.work_dir)))
+        else:
+            pooled, lines = run_seeds(policy, load, pool, engine, args.work_dir, seeds)
+            results.append(pooled)
+            per_run.extend(lines)
     print(f"\nRouting simulation: {len(load.conversations)} customer conversations, {pool.agents} agents "
-          f"(capacity {pool.capacity}), seed {pool.seed}", file=sys.stderr)
+          f"(capacity {pool.capacity}), seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}",
+          file=sys.stderr)
+    if per_run:
+        print("  each run:", file=sys.stderr)
+        print(_table(per_run, with_seed=True), file=sys.stderr)
+        print("  pooled over the seeds:", file=sys.stderr)
     print(_table(results), file=sys.stderr)
     for result in results:
         print(json.dumps(result), flush=True)

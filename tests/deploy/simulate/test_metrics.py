@@ -7,7 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from sportello_deploy.simulate.metrics import AgentRecord, ConversationRecord, RunRecords, summarise, top_decile
+from sportello_deploy.simulate.metrics import (
+    AgentRecord,
+    ConversationRecord,
+    RunRecords,
+    summarise,
+    summarise_pooled,
+    top_decile,
+)
 from tests.deploy.simulate.support import T0
 
 
@@ -88,3 +95,28 @@ def test_reassigned_counts_conversations_and_reassignments_counts_moves() -> Non
 def test_a_run_without_conversations_is_an_error() -> None:
     with pytest.raises(ValueError, match="no conversations"):
         summarise("p", run([]))
+
+
+def test_pooled_runs_count_every_conversation_each_to_its_own_run_s_end() -> None:
+    # Seed 1: answered in 100 s; seed 2: one answered in 300 s, one never (its run ends at 1,000 s).
+    first = run([record(0, 100)], [agent(10, 100)])
+    second = run([record(0, 300), record(0, None)], [agent(30, 100)], end_s=1_000)
+    pooled = summarise_pooled("p", [(1, first), (2, second)])
+    assert pooled["conversations"] == 3
+    assert pooled["frt_p50_s"] == 300
+    assert pooled["frt_p90_s"] == pytest.approx(300 + 0.8 * (1_000 - 300))
+    assert pooled["sla_hit"] == pytest.approx(2 / 3, abs=1e-4)
+    assert pooled["utilisation"] == 0.2  # 40 s busy of 200 s online
+    assert pooled["seeds"] == [1, 2]
+    assert [r["seed"] for r in pooled["runs"]] == [1, 2]
+    assert pooled["runs"][0]["frt_p90_s"] == 100
+
+
+def test_pooled_top_decile_is_each_run_s_own() -> None:
+    # Each run's top decile is its own highest priority: 90 in the first, 40 in the second (where
+    # 90 would leave it empty); one of the two is answered in time.
+    first = run([record(0, 10, priority=p) for p in (10, 90)])
+    second = run([record(0, 10, priority=10), record(0, 900, priority=40)])
+    pooled = summarise_pooled("p", [(1, first), (2, second)])
+    assert pooled["top_decile_conversations"] == 2
+    assert pooled["top_decile_sla_hit"] == 0.5

@@ -111,3 +111,17 @@ async def test_real_traffic_runs_through_the_engine() -> None:
     summary = summarise("fifo", records)
     assert summary["conversations"] >= 300
     assert summary["unanswered"] == 0
+
+
+def test_several_seeds_give_one_pooled_line_per_policy(data_dir: Path, tmp_path: Path,
+                                                       fake_routers: list[str],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    run.main(["--data-dir", str(data_dir), "--work-dir", str(tmp_path / "work"), "--policies",
+              "round_robin,ours", "--agents", "4", "--seeds", "1,2"])
+    out, err = capsys.readouterr()
+    results = [json.loads(line) for line in out.strip().splitlines()[-2:]]
+    assert [r["policy"] for r in results] == ["round_robin", "ours"]
+    assert fake_routers == ["round_robin", "round_robin", "ours", "ours"]  # one run per seed
+    assert all(set(r) >= REQUIRED and r["seeds"] == [1, 2] for r in results)
+    assert all([x["seed"] for x in r["runs"]] == [1, 2] for r in results)
+    assert "pooled over the seeds" in err and "seeds 1, 2" in err
