@@ -104,21 +104,20 @@ def pool_config(args: argparse.Namespace, cal: Calibration, load: traffic.Traffi
 
 async def run_policy(policy: str, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
                      work_dir: Path) -> dict[str, Any]:
-    records, wall_s = await _records(policy, load, pool, engine, work_dir)
+    records, wall_s = await _records(policy, load, pool, engine, work_dir / policy)
     return {**summarise(policy, records), "seed": pool.seed, "wall_s": wall_s}
 
 
 async def _records(policy: str, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
-                   work_dir: Path) -> tuple[RunRecords, float]:
-    """One run of one policy: its records and its wall time in seconds."""
+                   scratch: Path) -> tuple[RunRecords, float]:
+    """One run of one policy in an emptied ``scratch`` directory (never one an earlier run of the
+    process used: the first run's holds the PostgreSQL server the later ones share): its records
+    and its wall time in seconds."""
     # Imported here: the router brings up the real services; analysis and tests run without it.
     from sportello_deploy.simulate.router import make_router
 
-    scratch = work_dir / policy
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
     started = time.monotonic()
-    router: Router = await make_router(policy, work_dir=scratch)
+    router: Router = await make_router(policy, work_dir=_emptied(scratch))
     try:
         records = await Engine(load, pool, router, engine, progress=_progress(policy)).run()
     finally:
@@ -127,13 +126,20 @@ async def _records(policy: str, load: traffic.Traffic, pool: PoolConfig, engine:
     return records, round(time.monotonic() - started, 1)
 
 
+def _emptied(directory: Path) -> Path:
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
+
+
 def run_seeds(policy: str, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
               work_dir: Path, seeds: list[int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The policy once per seed: the pooled line (``summarise_pooled``) and one line per run."""
     runs: list[tuple[int, RunRecords]] = []
     lines: list[dict[str, Any]] = []
     for seed in seeds:
-        records, wall_s = asyncio.run(_records(policy, load, replace(pool, seed=seed), engine, work_dir))
+        records, wall_s = asyncio.run(_records(policy, load, replace(pool, seed=seed), engine,
+                                               work_dir / f"{policy}-seed-{seed}"))
         runs.append((seed, records))
         lines.append({**summarise(policy, records), "seed": seed, "wall_s": wall_s})
     return {**summarise_pooled(policy, runs), "wall_s": round(sum(line["wall_s"] for line in lines), 1)}, lines

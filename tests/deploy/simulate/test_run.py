@@ -46,9 +46,14 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def fake_routers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     made: list[str] = []
+    scratches: list[Path] = []
 
     async def make_router(policy: str, *, work_dir: Path) -> FakeRouter:
         assert work_dir.is_dir() and not any(work_dir.iterdir()), "each policy gets an empty scratch directory"
+        # The first run starts the PostgreSQL server in its scratch directory and later runs share
+        # it, so no later run may empty a directory an earlier one used.
+        assert work_dir not in scratches, f"{work_dir} reused"
+        scratches.append(work_dir)
         made.append(policy)
         return FakeRouter()
 
