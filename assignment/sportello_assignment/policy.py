@@ -31,7 +31,7 @@ SHARED_CLASS = STRICT_FROM_RANK - 1
 
 def queue_class(band_rank_value: int) -> int:
     """The queue class of a band rank (higher first): its own rank from high up, else one shared
-    class. The SQL twin is ``greatest(band_rank, SHARED_CLASS)`` (index ``conversations_queue_class``)."""
+    class. The SQL twin is ``greatest(band_rank, SHARED_CLASS)`` (index ``conversations_queue_class_due``)."""
     return max(band_rank_value, SHARED_CLASS)
 # ingest's channels ("unknown": conversations routed before channels were recorded).
 CHANNELS = ("x", "facebook", "instagram", "messenger", "whatsapp", "chat", "email", "api",

@@ -15,7 +15,8 @@ class AssignmentSettings(ServiceSettings):
     # by name), so a fresh installation or demo has agents before anyone calls the API.
     assignment_seed_agents: str = ""
     # ours: urgent, then high strictly first; normal and low together by the SLA deadline aged by
-    # the longest wait; then band, then waiting time; skills, sticky owners and
+    # the longest wait, less the priority head start; then band, then waiting time; skills, sticky
+    # owners and
     # re-assignment. round_robin / fewest_open: the first-come-first-served baselines other tools
     # offer (kept selectable so `make simulate` measures them with the same code).
     assignment_policy: Literal["ours", "round_robin", "fewest_open"] = "ours"

@@ -97,9 +97,9 @@ class AgentQueries:
 
     async def insert_agent(self, values: dict[str, Any]) -> Agent | None:
         """None when an agent of that name exists (names are the seed's idempotency key).
-        ``values`` may carry the id; a random one otherwise."""
+        ``values`` carries the id (``agents.create_agent`` chooses it)."""
         row = (await self.session.execute(
-            insert(agents).values(**{"id": uuid.uuid4(), **values})
+            insert(agents).values(**values)
             .on_conflict_do_nothing(index_elements=["name"]).returning(*_COLUMNS)
         )).first()
         return Agent(*row) if row else None
