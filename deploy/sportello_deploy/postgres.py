@@ -48,6 +48,12 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         stop_postgres(self.data_dir)
 
+    def release(self) -> None:
+        """Give up this process's handle: the server stops if no other process holds one (as at
+        this process's exit, but now: a worker process that runs several servers one after the
+        other, or exits without running exit handlers, releases each when done)."""
+        self._server.cleanup()  # type: ignore[attr-defined]
+
     def start(self) -> None:
         """Start the server again after ``stop`` (same data folder, same socket: the URL stays valid)."""
         server = self._server

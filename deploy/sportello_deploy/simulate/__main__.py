@@ -1,3 +1,5 @@
 from sportello_deploy.simulate.run import main
 
-main()
+# Guarded: the worker processes of run.run_all import this package afresh.
+if __name__ == "__main__":
+    main()

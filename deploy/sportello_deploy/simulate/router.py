@@ -10,6 +10,7 @@ read back from assignment's outbox: the events consumers would see.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ from sportello_assignment.schemas import AgentChange, NewAgent
 from sportello_assignment.settings import AssignmentSettings
 from sportello_assignment.sweeps import sweep
 from sportello_assignment.tables import outbox
-from sportello_deploy.postgres import EmbeddedPostgres, start_postgres
+from sportello_deploy.postgres import start_postgres
 from sportello_deploy.simulate.protocol import Presence, Routed, Scored, SimAgent
 from sportello_priority import service as priority
 from sportello_priority.analysis import TextAnalyser
@@ -180,28 +181,32 @@ def _routed(kind: str, payload: dict[str, Any],
     return None
 
 
-_SERVER: EmbeddedPostgres | None = None
-
-
 async def make_router(policy: str, *, work_dir: Path) -> ServiceRouter:
-    """A router for ``policy`` on a fresh database (one PostgreSQL server for the whole run; it
-    stops when the process exits, as ``make run``'s does)."""
-    global _SERVER
-    if _SERVER is None:
-        _SERVER = start_postgres(work_dir / "postgres")
-    url = _SERVER.create_database(f"simulate_{policy}_{uuid.uuid4().hex[:8]}")
-    assignment_settings = AssignmentSettings(
-        database_url=SecretStr(url), assignment_policy=policy,  # type: ignore[arg-type]
-        # The simulated agents set their presence explicitly (a silent break is exactly an agent
-        # who forgot to): auto-away would turn them away for good between breaks.
-        assignment_auto_away_seconds=0)
-    priority_settings = PrioritySettings(database_url=SecretStr(url))
-    await migrate([ASSIGNMENT, PRIORITY], assignment_settings)
+    """A router for ``policy`` on a PostgreSQL server of its own in ``work_dir`` (an empty
+    directory), stopped by ``close()``: runs share nothing, so they can run one after another or
+    side by side in separate processes (``run.run_all``) and give the same results."""
+    server = await asyncio.to_thread(start_postgres, work_dir / "postgres")
+    try:
+        url = await asyncio.to_thread(server.create_database, f"simulate_{policy}")
+        assignment_settings = AssignmentSettings(
+            database_url=SecretStr(url), assignment_policy=policy,  # type: ignore[arg-type]
+            # The simulated agents set their presence explicitly (a silent break is exactly an agent
+            # who forgot to): auto-away would turn them away for good between breaks.
+            assignment_auto_away_seconds=0)
+        priority_settings = PrioritySettings(database_url=SecretStr(url))
+        await migrate([ASSIGNMENT, PRIORITY], assignment_settings)
+    except BaseException:
+        server.release()
+        raise
     engine = create_engine(assignment_settings)
     rules = assignment_settings.rules()
     assert rules.policy == policy_named(policy)
+
+    async def stop_server() -> None:
+        await asyncio.to_thread(server.release)
+
     return ServiceRouter(
         rules,
         Database(engine, ASSIGNMENT.metadata, source="sportello/assignment"),
         Database(engine, PRIORITY.metadata, source="sportello/priority"),
-        ConfigCache(priority_settings), TextAnalyser(), [engine.dispose])
+        ConfigCache(priority_settings), TextAnalyser(), [stop_server, engine.dispose])

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sportello_deploy.simulate.protocol import Presence, Routed, Scored, SimAgent
 
@@ -127,3 +128,9 @@ class StealingRouter(FakeRouter):
                 del self.owner[conversation_id]
                 self.queue.appendleft(conversation_id)
                 self._routed.append(Routed(conversation_id, None, agent_id, at, "away"))
+
+
+async def make_fake_router(policy: str, *, work_dir: Path) -> FakeRouter:
+    """A factory ``run.run_all`` can import by name, in its worker processes too."""
+    assert work_dir.is_dir() and not any(work_dir.iterdir()), "each run gets an empty scratch directory"
+    return FakeRouter()

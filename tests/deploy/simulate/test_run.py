@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from sportello_deploy.simulate import calibration, run, traffic
-from sportello_deploy.simulate.engine import Engine
-from sportello_deploy.simulate.metrics import summarise
+from sportello_deploy.simulate.calibration import Lognormal
+from sportello_deploy.simulate.engine import Engine, EngineConfig
+from sportello_deploy.simulate.metrics import RunRecords, summarise
 from tests.deploy.simulate.fake_router import FakeRouter
 from tests.deploy.simulate.support import steady_team
 from tests.deploy.simulate.test_traffic import write_threads
@@ -49,9 +50,8 @@ def fake_routers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     scratches: list[Path] = []
 
     async def make_router(policy: str, *, work_dir: Path) -> FakeRouter:
-        assert work_dir.is_dir() and not any(work_dir.iterdir()), "each policy gets an empty scratch directory"
-        # The first run starts the PostgreSQL server in its scratch directory and later runs share
-        # it, so no later run may empty a directory an earlier one used.
+        assert work_dir.is_dir() and not any(work_dir.iterdir()), "each run gets an empty scratch directory"
+        # Each run's PostgreSQL server lives in its scratch directory: no two runs may share one.
         assert work_dir not in scratches, f"{work_dir} reused"
         scratches.append(work_dir)
         made.append(policy)
@@ -66,15 +66,26 @@ def fake_routers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_the_last_lines_are_one_json_object_per_policy(data_dir: Path, tmp_path: Path, fake_routers: list[str],
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     run.main(["--data-dir", str(data_dir), "--work-dir", str(tmp_path / "work"), "--policies", "round_robin,ours",
-              "--agents", "4"])
+              "--agents", "4", "--seed", "3", "--jobs", "1"])
     out, err = capsys.readouterr()
     lines = out.strip().splitlines()
     results = [json.loads(line) for line in lines[-2:]]
     assert [r["policy"] for r in results] == ["round_robin", "ours"] == fake_routers
     assert all(set(r) >= REQUIRED for r in results)
-    assert all(r["agents"] == 4 for r in results)
+    assert all(r["agents"] == 4 and r["seed"] == 3 for r in results)
     assert results[0]["frt_p50_s"] == results[1]["frt_p50_s"]  # the same router: the same run
     assert "Calibration" in err and "round_robin" in err
+
+
+def test_by_default_every_policy_runs_once_per_default_seed_and_is_pooled(
+        data_dir: Path, tmp_path: Path, fake_routers: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    run.main(["--data-dir", str(data_dir), "--work-dir", str(tmp_path / "work"), "--policies", "round_robin,ours",
+              "--agents", "4", "--jobs", "1"])
+    out, _ = capsys.readouterr()
+    results = [json.loads(line) for line in out.strip().splitlines()[-2:]]
+    assert len(run.DEFAULT_SEEDS) > 1
+    assert fake_routers == ["round_robin"] * len(run.DEFAULT_SEEDS) + ["ours"] * len(run.DEFAULT_SEEDS)
+    assert all(r["seeds"] == list(run.DEFAULT_SEEDS) and set(r) >= REQUIRED for r in results)
 
 
 def test_analyse_runs_no_router(data_dir: Path, fake_routers: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,7 +133,7 @@ def test_several_seeds_give_one_pooled_line_per_policy(data_dir: Path, tmp_path:
                                                        fake_routers: list[str],
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     run.main(["--data-dir", str(data_dir), "--work-dir", str(tmp_path / "work"), "--policies",
-              "round_robin,ours", "--agents", "4", "--seeds", "1,2"])
+              "round_robin,ours", "--agents", "4", "--seeds", "1,2", "--jobs", "1"])
     out, err = capsys.readouterr()
     results = [json.loads(line) for line in out.strip().splitlines()[-2:]]
     assert [r["policy"] for r in results] == ["round_robin", "ours"]
@@ -130,3 +141,19 @@ def test_several_seeds_give_one_pooled_line_per_policy(data_dir: Path, tmp_path:
     assert all(set(r) >= REQUIRED and r["seeds"] == [1, 2] for r in results)
     assert all([x["seed"] for x in r["runs"]] == [1, 2] for r in results)
     assert "pooled over the seeds" in err and "seeds 1, 2" in err
+
+
+def test_runs_side_by_side_in_worker_processes_give_the_same_results(data_dir: Path, tmp_path: Path) -> None:
+    load = traffic.load(data_dir)
+    pool = steady_team(2, handling=Lognormal(600, 0.8), speed_sigma=0.4)  # seeds draw different times
+    specs = [run.RunSpec(policy, seed, tmp_path / f"{jobs}-{policy}-{seed}") for jobs in (1, 2)
+             for policy in ("round_robin", "ours") for seed in (1, 2)]
+    factory = "tests.deploy.simulate.fake_router:make_fake_router"
+    alone = run.run_all(specs[:4], load, pool, EngineConfig(), jobs=1, router=factory)
+    side_by_side = run.run_all(specs[4:], load, pool, EngineConfig(), jobs=2, router=factory)
+
+    def figures(done: list[tuple[RunRecords, float]]) -> list[dict[str, object]]:
+        return [{k: v for k, v in summarise("fifo", records).items() if k != "policy"} for records, _ in done]
+
+    assert figures(side_by_side) == figures(alone)
+    assert figures(alone)[0] != figures(alone)[1]  # the seed matters, so the comparison can fail
