@@ -26,7 +26,7 @@ from sportello_assignment.repository import (
     Conversation,
     due_with_new_priority,
 )
-from sportello_assignment.routing import Routing, drain_for, place, waiting_values
+from sportello_assignment.routing import Routing, assign, drain_for, place, waiting_values
 
 log = structlog.get_logger(__name__)
 
@@ -118,15 +118,24 @@ async def reprioritise(tx: Tx, event: ConversationPrioritised, rules: Rules,
 async def record_reply(tx: Tx, conversation_id: uuid.UUID, agent_id: uuid.UUID | None,
                        at: datetime, rules: Rules, now: datetime | None = None) -> None:
     """Someone answered the customer: the no-reply timer and any escalation end, and the agent
-    was active just now. Under a policy that releases on reply, an answer newer than the
-    customer's last message frees the owner's slot (the ball is in the customer's court) and
-    hands the owner their next conversation."""
+    was active just now. An agent answering a conversation still in the queue takes the case
+    (``conversation.assigned`` reason ``claimed``) when they have room, so that nobody answers
+    it a second time. Under a policy that releases on reply, an answer newer than the customer's
+    last message frees the owner's slot (the ball is in the customer's court) and hands the
+    owner their next conversation."""
     repo = AssignmentRepository(tx.session)
-    if rules.policy.release_on_reply:
-        await repo.lock_queue()  # before the conversation's row: a slot may be freed
+    now = now or at
+    peek = await repo.get_conversation(conversation_id)
+    if peek is None:
+        return
+    takes_case = peek.status == "queued" and agent_id is not None
+    if rules.policy.release_on_reply or takes_case:
+        await repo.lock_queue()  # before the conversation's row: a slot may be claimed or freed
     conversation = await repo.get_conversation(conversation_id, lock=True)
     if conversation is None:
         return
+    if conversation.status == "queued" and agent_id is not None:
+        conversation = await _taken_by_replier(tx, repo, conversation, agent_id, rules, now)
     changes: dict[str, object] = {}
     if conversation.reply_due_at is not None or conversation.escalated_at is not None:
         changes.update(reply_due_at=None, escalated_at=None)
@@ -144,7 +153,24 @@ async def record_reply(tx: Tx, conversation_id: uuid.UUID, agent_id: uuid.UUID |
         await repo.touch([agent_id], at)
     if release:
         assert owner is not None
-        await drain_for(tx, owner, rules, now or at)
+        await drain_for(tx, owner, rules, now)
+
+
+async def _taken_by_replier(tx: Tx, repo: AssignmentRepository, conversation: Conversation,
+                            agent_id: uuid.UUID, rules: Rules, now: datetime) -> Conversation:
+    """The agent who answered a queued conversation (from the conversation view, or in the channel
+    itself) owns it from now on: left in the queue, the next agent would answer the customer again.
+    An agent without room on its channel cannot take it (capacity holds for everyone); it stays
+    queued and the log says so."""
+    claimed = await repo.claim(agent_id, conversation.channel, now, online_only=False)
+    if claimed is None:
+        log.warning("assignment.reply_while_queued", conversation_id=str(conversation.id),
+                    agent_id=str(agent_id), reason="no room or no such agent")
+        return conversation
+    await assign(tx, repo, conversation, claimed, "claimed", rules, now)
+    taken = await repo.get_conversation(conversation.id)
+    assert taken is not None
+    return taken
 
 
 async def on_reply_requested(tx: Tx, event: ReplyRequested, rules: Rules) -> None:

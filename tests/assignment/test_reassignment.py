@@ -354,3 +354,60 @@ async def test_baselines_hold_the_slot_until_resolution(db: Database) -> None:
         await service.record_reply(tx, first.conversation_id, owner.id, at(60), fifo)
     assert (await conversation(db, first.conversation_id)).status == "assigned"
     assert (await route(db, scored(sent_at=at(70)), fifo, now=at(70))).outcome == "queued"
+
+
+# An answer to a queued conversation
+
+
+async def test_an_agent_who_answers_a_queued_conversation_takes_the_case(db: Database) -> None:
+    busy = await add_agent(db, capacity=1)
+    await route(db, scored(sent_at=at(0)), now=at(0))
+    waiting = scored(sent_at=at(10))
+    assert (await route(db, waiting, now=at(10))).outcome == "queued"
+    helper = await add_agent(db, capacity=2, presence="away")  # answered from the channel, not online
+
+    await reply(db, waiting.conversation_id, helper.id, at(30))
+
+    taken = await conversation(db, waiting.conversation_id)
+    assert (taken.status, taken.agent_id) == ("waiting", helper.id)  # theirs; the ball is with the customer
+    assert waiting.conversation_id not in await queue(db)
+    assigned = [p for kind, p in await emitted(db, waiting.conversation_id) if kind == "conversation.assigned"]
+    assert [(p["agent"]["id"], p["reason"]) for p in assigned] == [(str(helper.id), "claimed")]
+    assert (await get_agent(db, helper.id)).active_count == 0
+    assert (await get_agent(db, busy.id)).active_count == 1
+    # The customer's answer comes back to the agent who took the case (back online by then).
+    await patch(db, helper.id, now=at(50), presence="online")
+    await route(db, scored(waiting.conversation_id, waiting.customer_id, sent_at=at(60)), now=at(60))
+    back = await conversation(db, waiting.conversation_id)
+    assert (back.status, back.agent_id) == ("assigned", helper.id)
+
+
+async def test_under_a_baseline_the_replier_holds_a_slot_for_the_case(db: Database) -> None:
+    fifo = rules(policy=POLICIES["fewest_open"])
+    await add_agent(db, capacity=1, with_rules=fifo)
+    await route(db, scored(sent_at=at(0)), fifo, now=at(0))
+    waiting = scored(sent_at=at(10))
+    assert (await route(db, waiting, fifo, now=at(10))).outcome == "queued"
+    helper = await add_agent(db, capacity=1, presence="away", with_rules=fifo)
+
+    async with db.transaction() as tx:
+        await service.record_reply(tx, waiting.conversation_id, helper.id, at(30), fifo)
+
+    taken = await conversation(db, waiting.conversation_id)
+    assert (taken.status, taken.agent_id) == ("assigned", helper.id)
+    assert (await get_agent(db, helper.id)).active_count == 1
+
+
+async def test_an_agent_without_room_who_answers_a_queued_conversation_leaves_it_queued(
+        db: Database) -> None:
+    fifo = rules(policy=POLICIES["fewest_open"])
+    full = await add_agent(db, capacity=1, with_rules=fifo)
+    await route(db, scored(sent_at=at(0)), fifo, now=at(0))
+    waiting = scored(sent_at=at(10))
+    await route(db, waiting, fifo, now=at(10))
+
+    async with db.transaction() as tx:
+        await service.record_reply(tx, waiting.conversation_id, full.id, at(30), fifo)
+
+    assert (await conversation(db, waiting.conversation_id)).status == "queued"  # capacity holds
+    assert (await get_agent(db, full.id)).active_count == 1
