@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from sportello.http.auth import Principal, holds, require
-from sportello.http.problems import Forbidden
+from sportello.http.problems import Forbidden, NotFound
 from sportello.runtime import Context, context_of
 from sportello_assignment import agents, manual
 from sportello_assignment.policy import Rules
@@ -93,6 +93,22 @@ async def update_agent(agent_id: uuid.UUID, change: AgentChange, ctx: Assignment
 async def heartbeat(agent_id: uuid.UUID, ctx: AssignmentContext, _: Reader) -> AgentOut:
     async with ctx.db.transaction() as tx:
         return await agents.heartbeat(tx, agent_id)
+
+
+@agents_router.get("/{agent_id}/worklist", response_model=list[QueuedConversation],
+                   summary="The agent's conversations awaiting their answer, the next one first")
+async def get_worklist(agent_id: uuid.UUID, ctx: AssignmentContext, _: Reader,
+                       limit: Limit = 100) -> list[QueuedConversation]:
+    """In the policy's queue order (under ``ours``: class, queue deadline, band, then the time
+    it was assigned), so the priority that ordered the queue also orders the agent's own list:
+    a conversation taken early for its priority is not answered after older, less pressing ones
+    the agent took later. The console's "next" follows it."""
+    async with ctx.db.transaction() as tx:
+        repo = AssignmentRepository(tx.session)
+        if await repo.get_agent(agent_id) is None:
+            raise NotFound(f"No agent {agent_id}.")
+        rows = await repo.worklist(agent_id, _rules(ctx).policy, limit)
+        return [QueuedConversation.model_validate(row) for row in rows]
 
 
 @teams_router.put("/{name}", response_model=TeamOut,

@@ -45,6 +45,13 @@ _ORDERS = {
                  c.queued_at, c.id),
     "fifo": (c.queued_at, c.id),
 }
+# An agent's own conversations awaiting their answer, in the order the queue would have served
+# them (taken from the queue, they have no queued_at: the time they were assigned stands in).
+_WORK_ORDERS = {
+    "priority": (QUEUE_CLASS.desc(), c.queue_deadline.asc().nulls_last(), c.band_rank.desc(),
+                 c.assigned_at, c.id),
+    "fifo": (c.assigned_at, c.id),
+}
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,12 @@ class ConversationQueries:
         rows = await self.session.execute(
             select(*_COLUMNS).where(c.status == "queued")
             .order_by(*_ORDERS[policy.queue_order]).limit(limit))
+        return [Conversation(*tuple(row)) for row in rows]
+
+    async def worklist(self, agent_id: uuid.UUID, policy: Policy, limit: int) -> list[Conversation]:
+        rows = await self.session.execute(
+            select(*_COLUMNS).where(c.status == "assigned", c.agent_id == agent_id)
+            .order_by(*_WORK_ORDERS[policy.queue_order]).limit(limit))
         return [Conversation(*tuple(row)) for row in rows]
 
     async def escalated(self, limit: int) -> list[Conversation]:

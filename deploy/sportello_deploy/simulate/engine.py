@@ -126,7 +126,7 @@ class Engine:
                 break
             self.now = at
             await self._dispatch(kind, payload)
-            self._work()
+            await self._work()
             events += 1
             if self.progress is not None and events % 500 == 0:
                 self.progress((at - self.start).total_seconds() / span)
@@ -301,7 +301,7 @@ class Engine:
             return segment.unanswered[0][1]
         return segment.last_reply_at or segment.record.arrival
 
-    def _work(self) -> None:
+    async def _work(self) -> None:
         """Agents free to work pick up their next piece of work."""
         for agent_no in sorted(self._dirty):
             agent = self.agents[agent_no]
@@ -314,13 +314,13 @@ class Engine:
                 agent.lost_work_s += task.needs_s - task.remaining_s
                 agent.task = task = None
             if task is None:
-                task = self._next_task(agent_no)
+                task = await self._next_task(agent_no)
             if task is not None:
                 token = next(self._tokens)
                 self._push(agent.start(task, self.now, token), "done", (agent_no, token))
         self._dirty.clear()
 
-    def _next_task(self, agent_no: int) -> Task | None:
+    async def _next_task(self, agent_no: int) -> Task | None:
         agent = self.agents[agent_no]
         candidates = []
         for conversation_id in agent.owned:
@@ -332,7 +332,13 @@ class Engine:
                                    conversation_id, kind))
         if not candidates:
             return None
-        _, _, conversation_id, kind = min(candidates, key=lambda c: (c[0], c[1]))
+        # Then the order of the agent's tool, if it has one (the router's), else the oldest waiting
+        # customer; what the tool does not list comes after what it does.
+        rank: dict[uuid.UUID, int] = {}
+        if len(candidates) > 1 and all(c[0] for c in candidates):
+            order = await self.router.work_order(agent.spec.id, [c[2] for c in candidates])
+            rank = {conversation_id: i for i, conversation_id in enumerate(order or ())}
+        _, _, conversation_id, kind = min(candidates, key=lambda c: (c[0], rank.get(c[2], len(rank)), c[1]))
         thread = self.segments[conversation_id].thread
         key = f"{thread.conversation.key}:{thread.replies}"
         needs = handling_s(self.pool, agent.median_s, key, kind)

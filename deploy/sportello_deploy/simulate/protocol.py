@@ -58,6 +58,11 @@ class Router(Protocol):
     async def heartbeat(self, agent_ids: Sequence[uuid.UUID], at: datetime) -> None:
         """These agents' consoles are in use (they are at work, whether typing or reading)."""
 
+    async def work_order(self, agent_id: uuid.UUID,
+                         conversation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID] | None:
+        """These conversations of the agent's in the order their tool lists them to answer, the
+        next first; None: the tool's list is oldest waiting customer first (the agents' default)."""
+
     async def tick(self, at: datetime) -> None:
         """Timers (auto-away, offline grace, no-reply reassignment, sticky waits); called regularly."""
 

@@ -29,6 +29,7 @@ from sportello_assignment import agents as assignment_agents
 from sportello_assignment import service as assignment
 from sportello_assignment.component import COMPONENT as ASSIGNMENT
 from sportello_assignment.policy import Rules, policy_named
+from sportello_assignment.repository import AssignmentRepository
 from sportello_assignment.schemas import AgentChange, NewAgent
 from sportello_assignment.settings import AssignmentSettings
 from sportello_assignment.sweeps import sweep
@@ -131,6 +132,18 @@ class ServiceRouter:
         async with self.assignment_db.transaction() as tx:
             await assignment_agents.heartbeats(tx, [self._ours[a] for a in agent_ids], at)
 
+    async def work_order(self, agent_id: uuid.UUID,
+                         conversation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID] | None:
+        # The agent's worklist (GET /v1/agents/{id}/worklist). A first-come-first-served policy
+        # lists the oldest first, which is what the simulated agents do anyway.
+        if self.rules.policy.queue_order == "fifo":
+            return None
+        wanted = set(conversation_ids)
+        async with self.assignment_db.transaction() as tx:
+            listed = await AssignmentRepository(tx.session).worklist(
+                self._ours[agent_id], self.rules.policy, limit=1000)
+        return [row.id for row in listed if row.id in wanted]
+
     async def tick(self, at: datetime) -> None:
         async with self.priority_db.transaction() as tx:
             due = await ScoreRepository(tx.session).due_conversations(at, 500)
@@ -190,8 +203,9 @@ async def make_router(policy: str, *, work_dir: Path) -> ServiceRouter:
         url = await asyncio.to_thread(server.create_database, f"simulate_{policy}")
         assignment_settings = AssignmentSettings(
             database_url=SecretStr(url), assignment_policy=policy,  # type: ignore[arg-type]
-            # The simulated agents set their presence explicitly (a silent break is exactly an agent
-            # who forgot to): auto-away would turn them away for good between breaks.
+            # Off, so that a silent break stays what it models: an agent gone while the tool
+            # shows them online. (Agents on a silent break send no heartbeats, so auto-away would
+            # catch them after its delay; the variant is in docs/ASSIGNMENT.md.)
             assignment_auto_away_seconds=0)
         priority_settings = PrioritySettings(database_url=SecretStr(url))
         await migrate([ASSIGNMENT, PRIORITY], assignment_settings)

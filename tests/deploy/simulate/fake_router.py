@@ -96,6 +96,10 @@ class FakeRouter:
     async def heartbeat(self, agent_ids: Sequence[uuid.UUID], at: datetime) -> None:
         self.heartbeats += len(agent_ids)
 
+    async def work_order(self, agent_id: uuid.UUID,
+                         conversation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID] | None:
+        return None  # oldest waiting customer first
+
     async def tick(self, at: datetime) -> None:
         self._call("tick", at)
         self.ticks += 1
