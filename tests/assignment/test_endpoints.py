@@ -73,7 +73,8 @@ _CONVERSATION = f"/v1/conversations/{uuid.uuid4()}"
 @pytest.mark.parametrize("method, path", [
     ("GET", "/v1/agents"), ("GET", f"/v1/agents/{uuid.uuid4()}"), ("GET", "/v1/queue"),
     ("POST", "/v1/agents"), ("PATCH", f"/v1/agents/{uuid.uuid4()}"),
-    ("POST", f"/v1/agents/{uuid.uuid4()}/heartbeat"), ("GET", "/v1/teams"),
+    ("POST", f"/v1/agents/{uuid.uuid4()}/heartbeat"), ("GET", f"/v1/agents/{uuid.uuid4()}/worklist"),
+    ("GET", "/v1/teams"),
     ("PUT", "/v1/teams/care"), ("GET", "/v1/queue/escalated"),
     ("POST", f"{_CONVERSATION}/assign"), ("POST", f"{_CONVERSATION}/claim"),
     ("POST", f"{_CONVERSATION}/transfer"), ("POST", f"{_CONVERSATION}/handoff"),
@@ -136,6 +137,7 @@ async def test_invalid_changes_are_rejected(client: httpx.AsyncClient) -> None:
 async def test_unknown_agent_is_not_found(client: httpx.AsyncClient) -> None:
     missing = uuid.uuid4()
     assert_problem(await client.get(f"/v1/agents/{missing}", headers=auth("agent")), 404)
+    assert_problem(await client.get(f"/v1/agents/{missing}/worklist", headers=auth("agent")), 404)
     response = await client.patch(f"/v1/agents/{missing}", json={"capacity": 2},
                                   headers=auth("supervisor"))
     assert_problem(response, 404)
@@ -163,6 +165,10 @@ async def test_queue_order_and_an_agent_coming_online_takes_from_it(
         assert created.json()["active_count"] == 2
         queue = (await client.get("/v1/queue", headers=auth("agent"))).json()
         assert [q["conversation_id"] for q in queue] == [str(low.conversation_id)]
+        worklist = (await client.get(f"/v1/agents/{created.json()['id']}/worklist",
+                                     headers=auth("agent"))).json()
+        assert [(w["conversation_id"], w["status"]) for w in worklist] == \
+            [(str(high.conversation_id), "assigned"), (str(high_later.conversation_id), "assigned")]
 
 
 def _context(app: FastAPI) -> Context:

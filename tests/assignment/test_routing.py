@@ -6,6 +6,7 @@ head start."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,8 @@ import pytest
 from sportello.contracts import MessageScored
 from sportello.db import Database
 from sportello_assignment.component import COMPONENT
+from sportello_assignment.policy import POLICIES, Rules
+from sportello_assignment.repository import AssignmentRepository
 from sportello_assignment.sweeps import sweep
 from tests.assignment.support import (
     RULES,
@@ -179,3 +182,24 @@ async def test_a_new_deadline_of_a_queued_conversation_is_aged_from_when_it_was_
                    priority=LOW, sent_at=at(1.5)).model_copy(update={"sla_deadline": at(30)})
     await route(db, later, now=at(1.5))
     assert (await conversation(db, waiting.conversation_id)).queue_deadline == ahead(at(4), LOW)
+
+
+async def worklist(db: Database, agent_id: uuid.UUID, with_rules: Rules = RULES) -> list[uuid.UUID]:
+    async with db.transaction() as tx:
+        rows = await AssignmentRepository(tx.session).worklist(agent_id, with_rules.policy, 10)
+    return [row.id for row in rows]
+
+
+async def test_the_agent_s_worklist_keeps_the_queue_order_not_the_order_taken(db: Database) -> None:
+    """What the simulation found: an agent who takes a pressing conversation early and then,
+    one freed slot at a time, older and less pressing ones, must not answer all of those first."""
+    agent = await add_agent(db, capacity=1, presence="online")
+    older = arriving(LOW, 0)  # queue deadline 4 h (its longest wait) less 20 min
+    await route(db, older, now=at(0))  # taken at once: the agent had room
+    pressing = arriving(NORMAL, 0.5)  # queue deadline 4.5 h less 60 min: due before the older one
+    assert (await route(db, pressing, now=at(0.5))).outcome == "queued"
+    await patch(db, agent.id, now=at(0.6), capacity=2)  # room: takes the pressing one second
+
+    assert await worklist(db, agent.id) == [pressing.conversation_id, older.conversation_id]
+    fifo = rules(policy=POLICIES["fewest_open"])
+    assert await worklist(db, agent.id, fifo) == [older.conversation_id, pressing.conversation_id]

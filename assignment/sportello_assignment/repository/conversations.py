@@ -46,11 +46,12 @@ _ORDERS = {
     "fifo": (c.queued_at, c.id),
 }
 # An agent's own conversations awaiting their answer, in the order the queue would have served
-# them (taken from the queue, they have no queued_at: the time they were assigned stands in).
+# them (taken from the queue, they have no queued_at: the time they were assigned stands in, then
+# the customer's last message, as several are often taken at the same moment).
 _WORK_ORDERS = {
     "priority": (QUEUE_CLASS.desc(), c.queue_deadline.asc().nulls_last(), c.band_rank.desc(),
-                 c.assigned_at, c.id),
-    "fifo": (c.assigned_at, c.id),
+                 c.assigned_at, c.last_inbound_at, c.id),
+    "fifo": (c.assigned_at, c.last_inbound_at, c.id),
 }
 
 

@@ -3,6 +3,8 @@ decides, and the agents behave the same whatever it decides."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -147,3 +149,28 @@ async def test_a_run_from_a_csv_end_to_end(tmp_path: Path) -> None:
     records, router = await simulate(load, steady_team(3))
     assert summarise("fifo", records)["unanswered"] == 0
     assert not router.queue
+
+
+class NewestFirstRouter(FakeRouter):
+    """A tool that lists an agent's conversations newest first."""
+
+    async def work_order(self, agent_id: uuid.UUID,
+                         conversation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID] | None:
+        arrived = {cid: n for n, cid in enumerate(self.owner)}  # the order the router first saw them
+        return sorted(conversation_ids, key=lambda cid: -arrived[cid])
+
+
+async def test_agents_answer_in_the_order_their_tool_lists_and_oldest_first_without_one() -> None:
+    load = traffic_of(*(conversation(key, at_s, [[0]]) for key, at_s in (("a", 0), ("b", 10), ("c", 20))))
+    team = steady_team(1, capacity=3)
+
+    def answered(records: RunRecords) -> list[float]:
+        ordered = sorted(records.conversations, key=lambda r: r.arrival)
+        return [(r.first_reply_at - T0).total_seconds() for r in ordered if r.first_reply_at]
+
+    oldest_first, _ = await simulate(load, team)
+    listed, _ = await simulate(load, team, NewestFirstRouter())
+    # 300 s per reply, 60 s to wrap up each. Oldest first: a, b, c.
+    assert answered(oldest_first) == [300, 660, 1020]
+    # The tool's order: a was already in hand when b and c came; then c before b.
+    assert answered(listed) == [300, 1020, 660]
