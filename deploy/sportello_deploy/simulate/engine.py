@@ -10,8 +10,9 @@ A conversation's life, the same under every policy:
 1. The customer's first turn arrives at the real (compressed) times. A message for a conversation that
    was closed opens a new one (same customer): a returning customer, a new ticket.
 2. Its owner, when working, answers it (one reply covers every message that arrived before it went
-   out; oldest waiting conversation first). The reply that answers a whole turn releases the next turn
-   at the customer's real reaction delays, counted from this reply (see ``traffic.py``).
+   out; an agent's conversations in the order their tool lists them, ``Router.work_order``, by
+   default oldest waiting first). The reply that answers a whole turn releases the next turn at the
+   customer's real reaction delays, counted from this reply (see ``traffic.py``).
 3. After the reply to the last turn the agent wraps up and resolves. A last turn the brand never
    answered in reality (a closing "thanks") is read and resolved without a reply, unless it is the
    conversation's first turn: every conversation gets a first response.

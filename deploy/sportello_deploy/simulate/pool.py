@@ -2,7 +2,8 @@
 
 Everything an agent does *of their own accord* is drawn before the run from the seed, per agent, so it
 is identical for every policy: shift log-ins (a few minutes late), breaks, leaving early. The routing
-under test only decides *which* conversations an agent holds. The behaviours, all seen in care teams:
+under test decides *which* conversations an agent holds, and its tool in which order the agent
+sees them (``Router.work_order``). The behaviours, all seen in care teams:
 
 - **Shifts**: the day is covered by ``24 / shift_h`` crews; a crew's agents start within
   ``stagger_min`` of each other, so hand-overs are spread out, not a cliff.
@@ -13,12 +14,13 @@ under test only decides *which* conversations an agent holds. The behaviours, al
 - **Leaving early**: in a share of shifts the agent logs off for good part-way through (sick, a
   dropped connection), holding whatever they had.
 
-Work (see ``engine.py``) is one conversation at a time, oldest waiting customer first. Handling time =
-the agent's own median (their speed: lognormal across agents) times a per-reply lognormal draw; the
-draw is keyed by (conversation, reply number), not by the order of events, so two policies that give
-the same reply to agents of equal speed pay the same time for it. When an agent stops working (break,
-shift end, logging off) the reply in progress is paused and resumed when they are back, unless the
-conversation was taken away meanwhile: then that work is lost, as in a real helpdesk.
+Work (see ``engine.py``) is one conversation at a time, in the order the agent's tool lists them (by
+default oldest waiting customer first). Handling time = the agent's own median (their speed: lognormal
+across agents) times a per-reply lognormal draw; the draw is keyed by (conversation, reply number),
+not by the order of events, so two policies that give the same reply to agents of equal speed pay the
+same time for it. When an agent stops working (break, shift end, logging off) the reply in progress
+is paused and resumed when they are back, unless the conversation was taken away meanwhile: then
+that work is lost, as in a real helpdesk.
 """
 
 from __future__ import annotations

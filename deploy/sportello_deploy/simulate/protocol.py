@@ -1,7 +1,8 @@
 """The seam between the simulation and the routing under test.
 
 The simulation owns time, traffic and agents; a :class:`Router` owns every routing decision (who gets
-a conversation, when one is re-queued or moved). Each policy is a ``Router``; the harness feeds every
+a conversation, when one is re-queued or moved, in which order an agent's list shows their
+conversations). Each policy is a ``Router``; the harness feeds every
 policy the same calls in the same order, so the only thing that differs between runs is the router.
 All datetimes are UTC-aware and on the *simulated* clock: a router must never read the wall clock.
 """
