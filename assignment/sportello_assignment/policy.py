@@ -91,7 +91,7 @@ class Rules:
     longest_wait_s: float = 4 * 3600
     # Within a queue class, each priority point moves a conversation's place this much earlier
     # (0: none). See queue_deadline.
-    priority_head_start_s: float = 120
+    priority_head_start_s: float = 30
     reply_timeout_s: tuple[tuple[str, float], ...] = (
         ("urgent", 300), ("high", 900), ("normal", 1800), ("low", 3600))
     # An owner who answered anyone within this is working, not gone: no-reply does not move theirs.

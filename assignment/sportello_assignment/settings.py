@@ -36,7 +36,7 @@ class AssignmentSettings(ServiceSettings):
     assignment_longest_wait_seconds: float = Field(default=4 * 3600, ge=0)
     # Within ours' shared queue class (normal and low), each priority point serves a conversation
     # as if it had been waiting this many seconds longer (0: waiting time and deadline alone).
-    assignment_priority_head_start_seconds: float = Field(default=120, ge=0)
+    assignment_priority_head_start_seconds: float = Field(default=30, ge=0)
     # Time from assignment to the owner's first reply before the conversation is re-assigned.
     assignment_reply_timeout_seconds: dict[str, float] = Field(
         default={"urgent": 300, "high": 900, "normal": 1800, "low": 3600})

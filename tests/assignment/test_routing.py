@@ -75,11 +75,13 @@ def test_each_priority_point_brings_the_queue_deadline_forward_by_the_head_start
 
 async def test_the_more_pressing_of_two_customers_who_waited_about_as_long_goes_first(
         db: Database) -> None:
-    # A question (15) 40 minutes before a complaint (40): the complaint's head start over it is
-    # 25 points x 120 s = 50 minutes, so it goes first; a question 60 minutes before it does not
-    # wait behind it.
-    older, question = scored(priority=15.0, sent_at=at(0)), scored(priority=15.0, sent_at=at(1))
-    complaint = scored(priority=40.0, sent_at=at(1) + timedelta(minutes=40))
+    # A complaint (40) has a head start of 25 points over a question (15): 12.5 minutes at the
+    # default 30 s a point. It goes ahead of a question that came 10 minutes before it, not of
+    # one that came 20 minutes before that.
+    head_start = timedelta(seconds=25 * RULES.priority_head_start_s)
+    question = scored(priority=15.0, sent_at=at(1))
+    older = scored(priority=15.0, sent_at=at(1) - head_start * 0.8)
+    complaint = scored(priority=40.0, sent_at=at(1) + head_start * 0.8)
     for event in (older, question, complaint):
         event = event.model_copy(update={"sla_deadline": event.sent_at + timedelta(hours=24)})
         assert (await route(db, event, now=event.sent_at)).outcome == "queued"
@@ -194,11 +196,13 @@ async def test_the_agent_s_worklist_keeps_the_queue_order_not_the_order_taken(db
     """What the simulation found: an agent who takes a pressing conversation early and then,
     one freed slot at a time, older and less pressing ones, must not answer all of those first."""
     agent = await add_agent(db, capacity=1, presence="online")
-    older = arriving(LOW, 0)  # queue deadline 4 h (its longest wait) less 20 min
+    older = arriving(LOW, 0)  # queue deadline: 4 h (its longest wait) less its head start
     await route(db, older, now=at(0))  # taken at once: the agent had room
-    pressing = arriving(NORMAL, 0.5)  # queue deadline 4.5 h less 60 min: due before the older one
-    assert (await route(db, pressing, now=at(0.5))).outcome == "queued"
-    await patch(db, agent.id, now=at(0.6), capacity=2)  # room: takes the pressing one second
+    # Arriving later by half the difference of the two head starts: due before the older one.
+    later_h = (NORMAL - LOW) / 2 * RULES.priority_head_start_s / HOUR
+    pressing = arriving(NORMAL, later_h)
+    assert (await route(db, pressing, now=at(later_h))).outcome == "queued"
+    await patch(db, agent.id, now=at(later_h), capacity=2)  # room: takes the pressing one second
 
     assert await worklist(db, agent.id) == [pressing.conversation_id, older.conversation_id]
     fifo = rules(policy=POLICIES["fewest_open"])
