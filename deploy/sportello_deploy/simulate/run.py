@@ -164,15 +164,21 @@ def run_all(specs: Sequence[RunSpec], load: traffic.Traffic, pool: PoolConfig, e
     if jobs <= 1 or len(specs) <= 1:
         return [asyncio.run(_records(s.policy, load, s.pool(pool), engine, s.scratch, router=router)) for s in specs]
     # spawn, not fork: a forked child would inherit the parent's event loop and database handles.
-    with ProcessPoolExecutor(max_workers=min(jobs, len(specs)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_worker_logging, initargs=(log_level,)) as workers:
+    workers = ProcessPoolExecutor(max_workers=min(jobs, len(specs)), mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_worker_logging, initargs=(log_level,))
+    try:
         futures = [workers.submit(_run_in_worker, s, load, pool, engine, router) for s in specs]
         results = []
         for spec, future in zip(specs, futures, strict=True):
             records, wall_s = future.result()
             print(f"  {spec.policy} seed {spec.seed}: done in {wall_s:.0f} s", file=sys.stderr, flush=True)
             results.append((records, wall_s))
-        return results
+    except BaseException:
+        # A failed run or Ctrl-C: stop now, not after every run still waiting for a worker.
+        workers.shutdown(wait=False, cancel_futures=True)
+        raise
+    workers.shutdown()
+    return results
 
 
 def _worker_logging(log_level: str) -> None:

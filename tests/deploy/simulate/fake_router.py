@@ -4,6 +4,7 @@ moved). A test double for the harness, never a policy under evaluation."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import deque
 from collections.abc import Sequence
@@ -137,4 +138,12 @@ class StealingRouter(FakeRouter):
 async def make_fake_router(policy: str, *, work_dir: Path) -> FakeRouter:
     """A factory ``run.run_all`` can import by name, in its worker processes too."""
     assert work_dir.is_dir() and not any(work_dir.iterdir()), "each run gets an empty scratch directory"
+    return FakeRouter()
+
+
+async def make_slow_router_or_fail(policy: str, *, work_dir: Path) -> FakeRouter:
+    """A factory whose ``boom`` policy fails at once and whose others take a second to start."""
+    if policy == "boom":
+        raise RuntimeError("this run fails")
+    await asyncio.sleep(1)
     return FakeRouter()

@@ -157,3 +157,14 @@ def test_runs_side_by_side_in_worker_processes_give_the_same_results(data_dir: P
 
     assert figures(side_by_side) == figures(alone)
     assert figures(alone)[0] != figures(alone)[1]  # the seed matters, so the comparison can fail
+
+
+def test_a_failed_run_stops_the_runs_still_waiting_for_a_worker(data_dir: Path, tmp_path: Path) -> None:
+    specs = [run.RunSpec("boom", 1, tmp_path / "boom"),
+             *(run.RunSpec("fifo", seed, tmp_path / f"fifo-{seed}") for seed in range(1, 9))]
+    with pytest.raises(RuntimeError, match="this run fails"):
+        run.run_all(specs, traffic.load(data_dir), steady_team(2), EngineConfig(), jobs=2,
+                    router="tests.deploy.simulate.fake_router:make_slow_router_or_fail")
+    started = [d for d in tmp_path.iterdir() if d.name.startswith("fifo-")]
+    # At most the runs already handed to a worker when the failure came back; not all eight.
+    assert len(started) <= 4
