@@ -174,8 +174,10 @@ def run_all(specs: Sequence[RunSpec], load: traffic.Traffic, pool: PoolConfig, e
             print(f"  {spec.policy} seed {spec.seed}: done in {wall_s:.0f} s", file=sys.stderr, flush=True)
             results.append((records, wall_s))
     except BaseException:
-        # A failed run or Ctrl-C: stop now, not after every run still waiting for a worker.
-        workers.shutdown(wait=False, cancel_futures=True)
+        # A failed run or Ctrl-C: the runs still waiting for a worker are dropped; the ones under
+        # way end first (on Ctrl-C they are interrupted too), so no worker outlives this call
+        # with a PostgreSQL server still running.
+        workers.shutdown(wait=True, cancel_futures=True)
         raise
     workers.shutdown()
     return results
