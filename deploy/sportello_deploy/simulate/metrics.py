@@ -75,21 +75,31 @@ def top_decile(records: Sequence[ConversationRecord]) -> list[ConversationRecord
     return [r for r in records if r.priority >= threshold]
 
 
+def _headline(answered: Sequence[tuple[ConversationRecord, datetime]],
+              top: Sequence[tuple[ConversationRecord, datetime]],
+              agents: Sequence[AgentRecord]) -> dict[str, Any]:
+    """The figures a policy is judged on, over conversations paired with the end of their run
+    (an unanswered one counts to it) and the top decile paired the same way."""
+    frts = [frt_s(r, end) for r, end in answered]
+    online = sum(a.online_s for a in agents)
+    return {
+        "frt_p50_s": round(percentile(frts, 0.5), 1),
+        "frt_p90_s": round(percentile(frts, 0.9), 1),
+        "sla_hit": _rate([r for r, _ in answered]),
+        "top_decile_sla_hit": _rate([r for r, _ in top]),
+        "utilisation": round(sum(a.busy_s for a in agents) / online, 4) if online else None,
+    }
+
+
 def summarise(policy: str, run: RunRecords) -> dict[str, Any]:
     convs = run.conversations
     if not convs:
         raise ValueError("no conversations in the run")
-    frts = [frt_s(r, run.end) for r in convs]
     top = top_decile(convs)
     top_frts = [frt_s(r, run.end) for r in top]
-    online = sum(a.online_s for a in run.agents)
     return {
         "policy": policy,
-        "frt_p50_s": round(percentile(frts, 0.5), 1),
-        "frt_p90_s": round(percentile(frts, 0.9), 1),
-        "sla_hit": _rate(convs),
-        "top_decile_sla_hit": _rate(top),
-        "utilisation": round(sum(a.busy_s for a in run.agents) / online, 4) if online else None,
+        **_headline([(r, run.end) for r in convs], [(r, run.end) for r in top], run.agents),
         "conversations": len(convs),
         "unanswered": sum(r.first_reply_at is None for r in convs),
         "sla_conversations": sum(r.deadline is not None for r in convs),
@@ -117,18 +127,12 @@ def summarise_pooled(policy: str, runs: Sequence[tuple[int, RunRecords]]) -> dic
     figures under ``runs``."""
     if not runs:
         raise ValueError("no runs to pool")
-    frts = [frt_s(r, run.end) for _, run in runs for r in run.conversations]
+    answered = [(r, run.end) for _, run in runs for r in run.conversations]
     tops = [(r, run.end) for _, run in runs for r in top_decile(run.conversations)]
-    agents = [a for _, run in runs for a in run.agents]
-    online = sum(a.online_s for a in agents)
     return {
         "policy": policy,
-        "frt_p50_s": round(percentile(frts, 0.5), 1),
-        "frt_p90_s": round(percentile(frts, 0.9), 1),
-        "sla_hit": _rate([r for _, run in runs for r in run.conversations]),
-        "top_decile_sla_hit": _rate([r for r, _ in tops]),
-        "utilisation": round(sum(a.busy_s for a in agents) / online, 4) if online else None,
-        "conversations": len(frts),
+        **_headline(answered, tops, [a for _, run in runs for a in run.agents]),
+        "conversations": len(answered),
         "top_decile_conversations": len(tops),
         "frt_top_decile_p90_s": round(percentile([frt_s(r, end) for r, end in tops], 0.9), 1),
         "agents": len(runs[0][1].agents),

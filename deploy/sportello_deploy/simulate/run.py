@@ -130,18 +130,24 @@ class RunSpec:
         return replace(shared, seed=self.seed, agents=self.agents or shared.agents)
 
 
-async def _records(policy: str, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
-                   scratch: Path, *, router: str = ROUTER,
-                   progress: bool = True) -> tuple[RunRecords, float]:
-    """One run of one policy in an emptied ``scratch`` directory: its records and its wall time in
-    seconds. ``router`` names the factory (``module:function``); it is imported here, since the
-    real one brings up the services, which analysis and tests run without."""
+def _run_one(spec: RunSpec, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig, router: str,
+             progress: bool) -> tuple[RunRecords, float]:
+    """One run in its emptied scratch directory (in this process or a worker's): its records and
+    its wall time in seconds."""
+    return asyncio.run(_records(spec, load, spec.pool(pool), engine, router, progress))
+
+
+async def _records(spec: RunSpec, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
+                   router: str, progress: bool) -> tuple[RunRecords, float]:
+    # ``router`` names the factory (``module:function``); it is imported here, since the real one
+    # brings up the services, which analysis and tests run without.
     module, _, name = router.partition(":")
     make_router = getattr(importlib.import_module(module), name)
     started = time.monotonic()
-    made: Router = await make_router(policy, work_dir=_emptied(scratch))
+    made: Router = await make_router(spec.policy, work_dir=_emptied(spec.scratch))
     try:
-        records = await Engine(load, pool, made, engine, progress=_progress(policy) if progress else None).run()
+        records = await Engine(load, pool, made, engine,
+                               progress=_progress(spec.policy) if progress else None).run()
     finally:
         await made.close()
     if progress:
@@ -162,12 +168,13 @@ def run_all(specs: Sequence[RunSpec], load: traffic.Traffic, pool: PoolConfig, e
     to that many worker processes (each run's PostgreSQL server is its own, in its scratch
     directory); a run is a function of its policy and seed, so the results are the same."""
     if jobs <= 1 or len(specs) <= 1:
-        return [asyncio.run(_records(s.policy, load, s.pool(pool), engine, s.scratch, router=router)) for s in specs]
+        return [_run_one(s, load, pool, engine, router, progress=True) for s in specs]
     # spawn, not fork: a forked child would inherit the parent's event loop and database handles.
     workers = ProcessPoolExecutor(max_workers=min(jobs, len(specs)), mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_worker_logging, initargs=(log_level,))
     try:
-        futures = [workers.submit(_run_in_worker, s, load, pool, engine, router) for s in specs]
+        # Workers print no progress bars: several at once would garble stderr.
+        futures = [workers.submit(_run_one, s, load, pool, engine, router, False) for s in specs]
         results = []
         for spec, future in zip(specs, futures, strict=True):
             records, wall_s = future.result()
@@ -186,12 +193,6 @@ def run_all(specs: Sequence[RunSpec], load: traffic.Traffic, pool: PoolConfig, e
 def _worker_logging(log_level: str) -> None:
     # stdout carries only the result lines: a worker logs to stderr like the parent.
     configure_logging(log_level, json=False, service="simulate", stream=sys.stderr)
-
-
-def _run_in_worker(spec: RunSpec, load: traffic.Traffic, pool: PoolConfig, engine: EngineConfig,
-                   router: str) -> tuple[RunRecords, float]:
-    return asyncio.run(_records(spec.policy, load, spec.pool(pool), engine, spec.scratch, router=router,
-                                progress=False))
 
 
 def _progress(policy: str) -> Any:
