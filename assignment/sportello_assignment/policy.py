@@ -110,8 +110,8 @@ class Rules:
         head start. The deadline keeps urgent and high (minutes) at the front; the longest wait
         keeps a low conversation (a 24-hour target) from being overtaken forever by fresher
         normal ones; the head start lets the more pressing of two customers who have waited
-        about as long go first (at 120 s a point, a complaint scoring 40 goes ahead of a
-        question scoring 15 that came up to 50 minutes earlier). Without an SLA deadline there
+        about as long go first (at the default 30 s a point, a complaint scoring 40 goes ahead
+        of a question scoring 15 that came up to 12.5 minutes earlier). Without an SLA deadline there
         is none: such conversations come after those with one."""
         if sla_deadline is None:
             return None

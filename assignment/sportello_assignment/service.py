@@ -125,12 +125,14 @@ async def record_reply(tx: Tx, conversation_id: uuid.UUID, agent_id: uuid.UUID |
     owner their next conversation."""
     repo = AssignmentRepository(tx.session)
     now = now or at
-    peek = await repo.get_conversation(conversation_id)
-    if peek is None:
-        return
-    takes_case = peek.status == "queued" and agent_id is not None
-    if rules.policy.release_on_reply or takes_case:
-        await repo.lock_queue()  # before the conversation's row: a slot may be claimed or freed
+    # The queue lock comes before the conversation's row: a slot may be freed (releasing on
+    # reply) or claimed (an answer to a queued conversation; only then is a first look needed).
+    lock = rules.policy.release_on_reply
+    if not lock and agent_id is not None:
+        peek = await repo.get_conversation(conversation_id)
+        lock = peek is not None and peek.status == "queued"
+    if lock:
+        await repo.lock_queue()
     conversation = await repo.get_conversation(conversation_id, lock=True)
     if conversation is None:
         return

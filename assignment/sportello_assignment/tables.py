@@ -92,7 +92,8 @@ conversations = Table(
     Column("band_rank", SmallInteger, nullable=False, server_default=text("2")),
     Column("sla_deadline", DateTime(timezone=True), nullable=True),
     # Its place in ours' queue: the SLA deadline, brought forward to at most the longest wait
-    # (Rules.longest_wait_s) after the customer started waiting; see routing.queue_deadline.
+    # (Rules.longest_wait_s) after the customer started waiting, less the priority head start;
+    # see Rules.queue_deadline (repository.queue_place is its SQL twin).
     Column("queue_deadline", DateTime(timezone=True), nullable=True),
     # The last sequence number emitted about this conversation (0: none yet).
     Column("sequence", Integer, nullable=False, server_default=text("0")),

@@ -157,11 +157,11 @@ _FILL = [
            language, topic, team,
            (band - 1) * 25 + r_priority * 25, band,
            deadline,
-           -- ours' queue deadline (Rules.queue_deadline, defaults): the SLA deadline, at most
-           -- the longest wait (4 h) after queueing, less the head start (120 s a point)
+           -- ours' queue deadline (Rules.queue_deadline, the benchmark's rules): the SLA
+           -- deadline, at most the longest wait after queueing, less the priority head start
            CASE WHEN deadline IS NOT NULL
-                THEN least(deadline, queued_at + interval '4 hours')
-                     - ((band - 1) * 25 + r_priority * 25) * interval '120 seconds' END,
+                THEN least(deadline, queued_at + :longest_wait_s * interval '1 second')
+                     - ((band - 1) * 25 + r_priority * 25) * :head_start_s * interval '1 second' END,
            queued_at, CASE WHEN widened THEN NULL ELSE queued_at + interval '10 minutes' END,
            widened,
            CASE WHEN r_reserved < 0.01 THEN ids[1 + floor(r_agent * n)::int] END,
@@ -196,7 +196,8 @@ _FILL = [
 
 async def fill(db: Database, config: DecisionBenchConfig) -> None:
     params = {"seed": (config.seed % 1000) / 1000, "teams": config.teams, "agents": config.agents,
-              "waiting": config.waiting, "capacity": CAPACITY}
+              "waiting": config.waiting, "capacity": CAPACITY,
+              "longest_wait_s": RULES.longest_wait_s, "head_start_s": RULES.priority_head_start_s}
     async with db.transaction() as tx:
         for sql in _FILL:
             names = {name: value for name, value in params.items() if f":{name}" in sql}

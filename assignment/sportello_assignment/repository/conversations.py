@@ -37,20 +37,19 @@ _COLUMNS = (c.id, c.customer_id, c.status, c.channel, c.account, c.language, c.t
 # Ours' queue class (policy.queue_class): urgent, then high, then normal and low together. The
 # constant is inlined (not a bound parameter) so the planner matches the expression index.
 QUEUE_CLASS = func.greatest(c.band_rank, literal_column(str(SHARED_CLASS)))
+# Ours' place in the queue: the higher class first (urgent and high strictly by band); within a
+# class the soonest queue deadline (``Rules.queue_deadline``: the SLA deadline, aged, less the
+# priority head start); between equal ones the higher band. Then the longest waiting.
+_BY_PLACE = (QUEUE_CLASS.desc(), c.queue_deadline.asc().nulls_last(), c.band_rank.desc())
 _ORDERS = {
-    # The higher class first (urgent and high strictly by band); within a class the soonest queue
-    # deadline (``Rules.queue_deadline``: the SLA deadline, aged, less the priority head start);
-    # between equal ones the higher band, then the longest waiting.
-    "priority": (QUEUE_CLASS.desc(), c.queue_deadline.asc().nulls_last(), c.band_rank.desc(),
-                 c.queued_at, c.id),
+    "priority": (*_BY_PLACE, c.queued_at, c.id),
     "fifo": (c.queued_at, c.id),
 }
 # An agent's own conversations awaiting their answer, in the order the queue would have served
 # them (taken from the queue, they have no queued_at: the time they were assigned stands in, then
 # the customer's last message, as several are often taken at the same moment).
 _WORK_ORDERS = {
-    "priority": (QUEUE_CLASS.desc(), c.queue_deadline.asc().nulls_last(), c.band_rank.desc(),
-                 c.assigned_at, c.last_inbound_at, c.id),
+    "priority": (*_BY_PLACE, c.assigned_at, c.last_inbound_at, c.id),
     "fifo": (c.assigned_at, c.last_inbound_at, c.id),
 }
 
