@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def components() -> list[Component]:
     return [INGEST, PRIORITY, ASSIGNMENT, CRM_SYNC, GATEWAY]
 
 
+def exit_normally_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit, so exit handlers run.
+
+    uvicorn handles SIGTERM with a graceful shutdown, then re-raises it under the handler it found at
+    start; under the default one the process dies at once, without its exit handlers, and the one that
+    stops the embedded PostgreSQL is among them: a supervisor's SIGTERM left the server running.
+    """
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sportello_deploy.embedded")
     parser.add_argument("--data-dir", type=Path, default=Path(".sportello/embedded"))
@@ -39,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     data_dir: Path = args.data_dir.resolve()
+    exit_normally_on_sigterm()
     postgres = start_postgres(data_dir / "postgres")  # stops when this process exits
     database_url = postgres.create_database("sportello")
     api_tokens = tokens.load_or_create(data_dir / "api-tokens.json")

@@ -46,6 +46,12 @@ class Embedded:
             self.popen.terminate()
             self.popen.wait(30)
 
+    @property
+    def postgres_running(self) -> bool:
+        # PostgreSQL removes its pid file when it stops; a killed server leaves it behind, and its
+        # next start checks that no process holds it
+        return (self.data_dir / "postgres" / "postmaster.pid").exists()
+
     def headers(self, role: str) -> dict[str, str]:
         tokens = json.loads((self.data_dir / "api-tokens.json").read_text())
         return {"Authorization": f"Bearer {tokens[role]}"}
@@ -94,6 +100,7 @@ def test_make_run_serves_the_whole_flow_and_keeps_data_across_restarts(
     assert httpx.get(f"{embedded.url}/v1/conversations").status_code == 401
 
     embedded.stop()
+    assert not embedded.postgres_running, "SIGTERM must stop the embedded PostgreSQL with the process"
     embedded.start()
     again = httpx.get(f"{embedded.url}/v1/conversations/{conversation_id}",
                       headers=embedded.headers("agent"))
