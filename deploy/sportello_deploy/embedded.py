@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from pydantic import SecretStr
 from sportello.runtime import Component, create_app
 from sportello.settings import ServiceSettings
 from sportello_deploy import demo, tokens
+from sportello_deploy.lifecycle import exit_normally_on_sigterm
 from sportello_deploy.postgres import start_postgres
 
 
@@ -30,16 +30,6 @@ def components() -> list[Component]:
     from sportello_priority.component import COMPONENT as PRIORITY
 
     return [INGEST, PRIORITY, ASSIGNMENT, CRM_SYNC, GATEWAY]
-
-
-def exit_normally_on_sigterm() -> None:
-    """Turn SIGTERM into a normal exit, so exit handlers run.
-
-    uvicorn handles SIGTERM with a graceful shutdown, then re-raises it under the handler it found at
-    start; under the default one the process dies at once, without its exit handlers, and the one that
-    stops the embedded PostgreSQL is among them: a supervisor's SIGTERM left the server running.
-    """
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 
 
 def main(argv: list[str] | None = None) -> None:

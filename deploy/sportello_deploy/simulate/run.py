@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 
 from sportello.observability.logging import configure_logging
+from sportello_deploy.lifecycle import end_with_parent
 from sportello_deploy.simulate import calibration, traffic
 from sportello_deploy.simulate.calibration import Calibration, Lognormal
 from sportello_deploy.simulate.engine import Engine, EngineConfig
@@ -171,7 +172,7 @@ def run_all(specs: Sequence[RunSpec], load: traffic.Traffic, pool: PoolConfig, e
         return [_run_one(s, load, pool, engine, router, progress=True) for s in specs]
     # spawn, not fork: a forked child would inherit the parent's event loop and database handles.
     workers = ProcessPoolExecutor(max_workers=min(jobs, len(specs)), mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_worker_logging, initargs=(log_level,))
+                                  initializer=_start_worker, initargs=(log_level, os.getpid()))
     try:
         # Workers print no progress bars: several at once would garble stderr.
         futures = [workers.submit(_run_one, s, load, pool, engine, router, False) for s in specs]
@@ -190,9 +191,12 @@ def run_all(specs: Sequence[RunSpec], load: traffic.Traffic, pool: PoolConfig, e
     return results
 
 
-def _worker_logging(log_level: str) -> None:
+def _start_worker(log_level: str, parent_pid: int) -> None:
     # stdout carries only the result lines: a worker logs to stderr like the parent.
     configure_logging(log_level, json=False, service="simulate", stream=sys.stderr)
+    # A parent killed outright (SIGTERM, SIGKILL) cannot stop its workers: each ends itself then,
+    # and its exit handlers stop the PostgreSQL server of the run it was doing.
+    end_with_parent(parent_pid)
 
 
 def _progress(policy: str) -> Any:

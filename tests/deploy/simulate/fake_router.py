@@ -5,6 +5,8 @@ moved). A test double for the harness, never a policy under evaluation."""
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
 import uuid
 from collections import deque
 from collections.abc import Sequence
@@ -146,4 +148,13 @@ async def make_slow_router_or_fail(policy: str, *, work_dir: Path) -> FakeRouter
     if policy == "boom":
         raise RuntimeError("this run fails")
     await asyncio.sleep(1)
+    return FakeRouter()
+
+
+async def make_stuck_router(policy: str, *, work_dir: Path) -> FakeRouter:
+    """A factory that takes an hour: it writes its process id to ``started`` in the scratch directory,
+    and ``exit-handlers-ran`` there if its process's exit handlers run (a real run's stop its PostgreSQL)."""
+    atexit.register((work_dir / "exit-handlers-ran").touch)
+    (work_dir / "started").write_text(str(os.getpid()))
+    await asyncio.sleep(3600)
     return FakeRouter()

@@ -6,7 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import multiprocessing
+import os
+import signal
+import subprocess
 import sys
+import textwrap
+import time
 import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +26,8 @@ from tests.deploy.simulate.fake_router import FakeRouter
 from tests.deploy.simulate.support import steady_team
 from tests.deploy.simulate.test_traffic import write_threads
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SHARED = REPO_ROOT.parent / "shared" / "data"
 REQUIRED = {"policy", "frt_p50_s", "frt_p90_s", "sla_hit", "top_decile_sla_hit", "utilisation"}
 
 
@@ -172,3 +178,46 @@ def test_a_failed_run_stops_the_runs_still_waiting_for_a_worker(data_dir: Path, 
     # and they have ended: no worker process is left behind.
     assert len(started) <= 6
     assert not multiprocessing.active_children()
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie lingers where nothing reaps it, as in containers)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_workers_end_with_a_parent_killed_outright(data_dir: Path, tmp_path: Path) -> None:
+    scratch = tmp_path / "runs"
+    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        from pathlib import Path
+        from sportello_deploy.simulate import run, traffic
+        from sportello_deploy.simulate.engine import EngineConfig
+        from tests.deploy.simulate.support import steady_team
+        specs = [run.RunSpec("fifo", seed, Path({str(scratch)!r}) / str(seed)) for seed in (1, 2)]
+        run.run_all(specs, traffic.load(Path({str(data_dir)!r})), steady_team(2), EngineConfig(), jobs=2,
+                    router="tests.deploy.simulate.fake_router:make_stuck_router")
+        """)], cwd=REPO_ROOT)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(started := sorted(scratch.glob("*/started"))) < 2:
+            assert parent.poll() is None and time.monotonic() < deadline, "the two runs did not start"
+            time.sleep(0.2)
+        workers = [int(marker.read_text()) for marker in started]
+        parent.kill()  # SIGKILL: the parent can do nothing for its workers
+        parent.wait()
+        deadline = time.monotonic() + 30
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if _running(pid)], "a worker outlived its parent"
+        # and ended through its exit handlers, the ones that stop a run's PostgreSQL server
+        assert sorted(p.name for p in scratch.glob("*/exit-handlers-ran")) == ["exit-handlers-ran"] * 2
+    finally:
+        parent.kill()
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
