@@ -8,8 +8,7 @@ Sources (nothing non-commercial, nothing from the evaluation sets):
 - The Italian and care word lists and the EN/IT message templates written for this project
   (``lexicons``, ``default_corpus``).
 - FEEL-IT (MIT, MilaNLP): Italian tweets; anger, sadness, fear -> negative, joy -> positive.
-- BANKING77 (CC BY 4.0, PolyAI): English customer questions from the informational intents -> neutral;
-  the reports of a fault ("my card doesn't work", "I was charged twice") -> negative.
+- BANKING77 (CC BY 4.0, PolyAI): English customer questions from the informational intents -> neutral.
 
 The procedure is ``training.train`` unchanged (inner CV for C and the macro-F1 offsets), so the default is
 built exactly as an operator's model is.
@@ -30,13 +29,11 @@ from sportello_priority.sentiment.training import Example, train_with_report
 DEFAULT_MODEL = MODELS_DIR / "default.npz"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
-NAME = "sportello-default-v2"
+NAME = "sportello-default-v1"
 
-# BANKING77 intents that are questions about how things work (no problem reported): neutral. The others,
-# but those in BANKING_NEITHER, describe a fault ("card_not_working", "transaction_charged_twice", ...):
-# negative, as a care team labels a customer's report of a problem, however calmly it is put.
-# Without them the default's only English negatives were templates and single words, and it called most
-# English complaints with no strongly polar word neutral.
+# BANKING77 intents that are questions about how things work (no problem reported): neutral. The others
+# ("card_not_working", "transaction_charged_twice", ...) describe a fault; a care team would call many of
+# them negative, so they are left out rather than taught as neutral.
 BANKING_NEUTRAL = frozenset({
     "exchange_rate", "fiat_currency_support", "card_delivery_estimate", "automatic_top_up", "exchange_via_app",
     "age_limit", "top_up_by_bank_transfer_charge", "top_up_limits", "supported_cards_and_currencies",
@@ -47,10 +44,6 @@ BANKING_NEUTRAL = frozenset({
     "top_up_by_card_charge", "activate_my_card", "card_about_to_expire", "apple_pay_or_google_pay",
     "verify_my_identity", "country_support", "card_linking", "verify_source_of_funds",
 })
-# Requests for an action, and intents whose messages are as often a plain question as a report of a
-# problem ("I forgot my passcode", "where is my new card?"): taught as neither.
-BANKING_NEITHER = frozenset({"cancel_transfer", "request_refund", "terminate_account", "passcode_forgotten",
-                             "verify_top_up", "card_arrival"})
 FEEL_IT = {"anger": "negative", "sadness": "negative", "fear": "negative", "joy": "positive"}
 # One-word examples stand for a word, not a message: they count less than a message.
 WORD_WEIGHT = 0.3
@@ -71,13 +64,6 @@ def banking77(data_dir: Path, limit: int, seed: int) -> list[Example]:
     return [(text, "neutral") for text in rows[:limit]]
 
 
-def banking77_faults(data_dir: Path) -> list[Example]:
-    path = data_dir / "banking77" / "train.csv"
-    with path.open(encoding="utf-8", newline="") as fh:
-        return [(row["text"], "negative") for row in csv.DictReader(fh)
-                if row["category"] not in BANKING_NEUTRAL | BANKING_NEITHER]
-
-
 def lexicon_words() -> list[Example]:
     lexicon, _ = load_lexicons()
     own = hand_written()
@@ -95,7 +81,6 @@ def examples(data_dir: Path, seed: int = 0) -> tuple[list[Example], dict[str, in
         "feel_it": feel_it(data_dir),
         "banking77_neutral": banking77(data_dir, limit=2500, seed=seed),
         "lexicon_words": lexicon_words(),
-        "banking77_faults_negative": banking77_faults(data_dir),
     }
     out: list[Example] = [e for part in parts.values() for e in part]
     return out, {k: len(v) for k, v in parts.items()}

@@ -33,7 +33,7 @@ def model() -> SentimentModel:
 
 def test_default_is_the_shipped_linear_model(model: SentimentModel) -> None:
     assert isinstance(model, LinearSentimentModel)
-    assert model.name == "sportello-default-v2"
+    assert model.name == "sportello-default-v1"
     assert load_default() is model  # loaded once per process
 
 
