@@ -290,16 +290,22 @@ def _strong_choice(report: Any) -> dict[str, Any]:
 
 # -- jobs (run in worker processes) -----------------------------------------------------------------------
 
-def _airline_examples(air: Airline, idx: Sequence[int] | np.ndarray, sp: Sentipolc | None
-                      ) -> tuple[list[tuple[Any, ...]], list[tuple[str, int]]]:
-    """Training examples from these airline tweets (+ all of SENTIPOLC), and their embedding rows."""
-    examples: list[tuple[Any, ...]] = [(air.texts[i], LABELS[air.labels[i]]) for i in idx]
-    emb_rows = [("air", int(i)) for i in idx]
+def _examples(air: Airline | None, air_idx: Sequence[int] | np.ndarray, sp: Sentipolc | None,
+              sp_idx: Sequence[int] | np.ndarray | None = None
+              ) -> tuple[list[tuple[Any, ...]], list[tuple[str, int]], list[int]]:
+    """Training examples: these airline tweets, then these SENTIPOLC tweets (None: all); their embedding
+    rows; and the SENTIPOLC tweet of each SENTIPOLC example (a mixed tweet gives two)."""
+    examples: list[tuple[Any, ...]] = []
+    emb_rows: list[tuple[str, int]] = []
+    if air is not None:
+        examples += [(air.texts[i], LABELS[air.labels[i]]) for i in air_idx]
+        emb_rows += [("air", int(i)) for i in air_idx]
+    origin: list[int] = []
     if sp is not None:
-        sp_examples, origin = sentipolc_examples(sp, range(len(sp.texts)))
+        sp_examples, origin = sentipolc_examples(sp, range(len(sp.texts)) if sp_idx is None else sp_idx)
         examples += sp_examples
         emb_rows += [("sp", i) for i in origin]
-    return examples, emb_rows
+    return examples, emb_rows, origin
 
 
 def _train(examples: list[tuple[Any, ...]], emb_rows: list[tuple[str, int]], seed: int, e5: Embeddings | None
@@ -320,8 +326,7 @@ def _job_airline(data_dir: Path, seed: int, with_sentipolc: bool, e5: Embeddings
                  save_strong: Path | None = None) -> dict[str, Any]:
     air = load_airline(data_dir, seed)
     assert air is not None
-    examples, emb_rows = _airline_examples(air, air.train, load_sentipolc(data_dir, seed) if with_sentipolc
-                                           else None)
+    examples, emb_rows, _ = _examples(air, air.train, load_sentipolc(data_dir, seed) if with_sentipolc else None)
     started = time.perf_counter()
     model, report, strong, strong_report = _train(examples, emb_rows, seed, e5)
     trained = time.perf_counter() - started
@@ -345,15 +350,8 @@ def _job_sentipolc_fold(data_dir: Path, seed: int, fold: int, with_airline: bool
     assert sp is not None
     train_idx, test_idx = sp.folds[fold]
     air = load_airline(data_dir, seed) if with_airline else None
-    sp_examples, origin = sentipolc_examples(sp, train_idx)
-    examples: list[tuple[Any, ...]] = []
-    emb_rows: list[tuple[str, int]] = []
-    if air is not None:
-        examples += [(air.texts[i], LABELS[air.labels[i]]) for i in air.train]
-        emb_rows += [("air", int(i)) for i in air.train]
-    offset = len(examples)
-    emb_rows += [("sp", i) for i in origin]
-    examples += sp_examples
+    examples, emb_rows, origin = _examples(air, air.train if air is not None else (), sp, train_idx)
+    offset = len(examples) - len(origin)  # the SENTIPOLC examples come last
     model, report, strong, strong_report = _train(examples, emb_rows, seed, e5)
     # Thresholds from the training folds only: out-of-fold probabilities of the inner CV, one row per tweet.
     first: dict[int, int] = {}
@@ -387,8 +385,7 @@ def _job_airline_dev(data_dir: Path, seed: int, fold: int, with_sentipolc: bool,
     air = load_airline(data_dir, seed)
     assert air is not None
     inner_train, held_out = airline_dev_folds(air)[fold]
-    examples, emb_rows = _airline_examples(air, inner_train, load_sentipolc(data_dir, seed) if with_sentipolc
-                                           else None)
+    examples, emb_rows, _ = _examples(air, inner_train, load_sentipolc(data_dir, seed) if with_sentipolc else None)
     model, _, strong, _ = _train(examples, emb_rows, seed, e5)
     texts = [air.texts[i] for i in held_out]
     out: dict[str, Any] = {"held_out": held_out.tolist(), "pred": model.predict_proba(texts).argmax(1).tolist()}
@@ -558,9 +555,11 @@ def evaluate(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SPLIT_SEED, worke
                    strong_sentipolc_detail=folds)
     if dev_cv and has_air:
         dev = [results[f"dev{k}"] for k in range(DEV_FOLDS)]
-        out.update(_dev_cv_scores(data_dir, seed, dev, "pred", "airline_dev_cv"))
+        airline = load_airline(data_dir, seed)
+        assert airline is not None
+        out.update(_dev_cv_scores(airline.labels, dev, "pred", "airline_dev_cv"))
         if embeddings is not None:
-            out.update(_dev_cv_scores(data_dir, seed, dev, "strong_pred", "strong_airline_dev_cv"))
+            out.update(_dev_cv_scores(airline.labels, dev, "strong_pred", "strong_airline_dev_cv"))
     if per_language and has_air:
         out["airline_only_macro_f1"] = results["airline_only"]["macro_f1"]
         out["airline_only_negative_f1"] = results["airline_only"]["negative_f1"]
@@ -586,18 +585,15 @@ def evaluate(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SPLIT_SEED, worke
     return out
 
 
-def _dev_cv_scores(data_dir: Path, seed: int, folds: list[dict[str, Any]], pred_key: str, name: str
-                   ) -> dict[str, Any]:
+def _dev_cv_scores(labels: np.ndarray, folds: list[dict[str, Any]], pred_key: str, name: str) -> dict[str, Any]:
     """``<name>_macro_f1``: macro-F1 of the pooled held-out predictions ``pred_key`` of the development
-    folds; ``<name>_folds``: per fold."""
-    air = load_airline(data_dir, seed)
-    assert air is not None
+    folds (``labels``: of every airline tweet); ``<name>_folds``: per fold."""
     held_out = [np.asarray(f["held_out"], dtype=np.int64) for f in folds]
     pred = [np.asarray(f[pred_key], dtype=np.int64) for f in folds]
-    pooled = _airline_scores(air.labels[np.concatenate(held_out)], np.concatenate(pred))["macro_f1"]
+    pooled = _airline_scores(labels[np.concatenate(held_out)], np.concatenate(pred))["macro_f1"]
     return {f"{name}_macro_f1": pooled,
-            f"{name}_folds": [round(_airline_scores(air.labels[h], p)["macro_f1"], 4) for h, p in zip(held_out, pred,
-                                                                                                    strict=True)]}
+            f"{name}_folds": [round(_airline_scores(labels[h], p)["macro_f1"], 4)
+                              for h, p in zip(held_out, pred, strict=True)]}
 
 
 def _fmt(value: Any) -> str:

@@ -153,7 +153,8 @@ async def make_slow_router_or_fail(policy: str, *, work_dir: Path) -> FakeRouter
 
 async def make_stuck_router(policy: str, *, work_dir: Path) -> FakeRouter:
     """A factory that takes an hour: it writes its process id to ``started`` in the scratch directory,
-    and ``exit-handlers-ran`` there if its process's exit handlers run (a real run's stop its PostgreSQL)."""
+    and ``exit-handlers-ran`` there if its process's exit handlers run (a real run's handlers stop its
+    PostgreSQL server)."""
     atexit.register((work_dir / "exit-handlers-ran").touch)
     (work_dir / "started").write_text(str(os.getpid()))
     await asyncio.sleep(3600)
